@@ -1,0 +1,9 @@
+module github.com/streamx/streamx
+
+go 1.26.8
+
+require (
+	github.com/alecthomas/kong v1.17.0 // indirect
+	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
+	github.com/gopacket/gopacket v1.7.7 // indirect
+)
