@@ -103,7 +103,7 @@ func (d *Decoder) Decode(data []byte, lt layers.LinkType, ts time.Time, p *Packe
 }
 
 func (d *Decoder) decode(data []byte, lt layers.LinkType, ts time.Time, p *Packet) Result {
-	p.NVLAN, p.IPVer, p.Proto, p.IPProto, p.Frag = 0, 0, ProtoOther, 0, false
+	p.NVLAN, p.IPVer, p.Proto, p.IPProto, p.Frag, p.IPLen = 0, 0, ProtoOther, 0, false, 0
 	p.Src, p.Dst = netip.Addr{}, netip.Addr{}
 	p.SrcPort, p.DstPort, p.Seq, p.Ack, p.Flags, p.Window = 0, 0, 0, 0, 0, 0
 	p.Payload = nil
@@ -292,6 +292,7 @@ func (d *Decoder) ip(data []byte, ver int, ts time.Time, p *Packet) Result {
 			return BadIP
 		}
 		p.IPVer = 4
+		p.IPLen = int(d.ip4.Length)
 		p.Src, _ = netip.AddrFromSlice(d.ip4.SrcIP.To4())
 		p.Dst, _ = netip.AddrFromSlice(d.ip4.DstIP.To4())
 		p.IPProto = uint8(d.ip4.Protocol)
@@ -306,6 +307,7 @@ func (d *Decoder) ip(data []byte, ver int, ts time.Time, p *Packet) Result {
 			return BadIP
 		}
 		p.IPVer = 6
+		p.IPLen = int(d.ip6.Length) + 40
 		p.Src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
 		p.Dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
 		p.IPProto = uint8(d.ip6.NextHeader)

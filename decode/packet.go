@@ -60,6 +60,7 @@ type Packet struct {
 	Proto   Proto
 	IPProto uint8 // IP protocol number (or IPv6 next header of the transport)
 	Frag    bool  // true when the packet was reassembled from IP fragments
+	IPLen   int   // IP datagram length from its header (Zeek's ip_bytes)
 
 	SrcPort uint16
 	DstPort uint16

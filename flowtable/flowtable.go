@@ -52,7 +52,7 @@ const (
 type Dir struct {
 	Packets    uint64
 	Bytes      uint64 // TCP payload bytes, retransmissions included
-	IPBytes    uint64 // bytes on the wire (frame length)
+	IPBytes    uint64 // IP bytes (header lengths), as Zeek's ip_bytes
 	Retrans    uint64 // segments whose bytes had all been seen before
 	OutOfOrder uint64 // segments that filled a hole left by a later segment
 	Overlap    uint64 // segments partly made of bytes seen before
@@ -166,7 +166,7 @@ type Events interface {
 // Options bound the table.
 type Options struct {
 	IdleTimeout time.Duration // a connection with no packet for this long is finished (default 10m)
-	Linger      time.Duration // a closed or reset connection is finished after this much quiet (default 30s)
+	Linger      time.Duration // a closed or reset connection is finished after this much quiet (default 1m, longer than the assembler's reorder window)
 	MaxConns    int           // at most this many tracked at once; the longest idle is evicted first (default 1<<20)
 }
 
@@ -222,7 +222,7 @@ func New(opts Options, ev Events) *Table {
 		opts.IdleTimeout = 10 * time.Minute
 	}
 	if opts.Linger <= 0 {
-		opts.Linger = 30 * time.Second
+		opts.Linger = time.Minute
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 1 << 20
@@ -424,7 +424,7 @@ func (t *Table) account(c *Conn, dir int, p *decode.Packet) {
 	peer := &c.Dirs[1-dir]
 	d.Packets++
 	d.Bytes += uint64(len(p.Payload))
-	d.IPBytes += uint64(p.Len)
+	d.IPBytes += uint64(p.IPLen)
 	f := p.Flags
 	syn, ack, fin, rst := f&decode.FlagSYN != 0, f&decode.FlagACK != 0, f&decode.FlagFIN != 0, f&decode.FlagRST != 0
 	switch {
@@ -539,15 +539,16 @@ func (s State) endReason() string {
 	return "closed"
 }
 
-// Finish finishes every remaining connection (end of input), oldest first.
-func (t *Table) Finish() {
+// Finish finishes every remaining connection, oldest first; open ones get
+// the reason given ("end-of-input", "interrupted").
+func (t *Table) Finish(why string) {
 	for t.open.head != nil || t.closed.head != nil {
 		a, b := t.open.head, t.closed.head
 		c := a
 		if c == nil || (b != nil && b.Index < c.Index) {
 			c = b
 		}
-		reason := "end-of-input"
+		reason := why
 		if c.State == StateClosed || c.State == StateReset {
 			reason = c.State.endReason()
 		}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/streamx/streamx/engine"
+	"github.com/streamx/streamx/extractors/transcripts"
+	"github.com/streamx/streamx/flowlog"
+	"github.com/streamx/streamx/internal/fdpool"
+	"github.com/streamx/streamx/manifest"
+	"github.com/streamx/streamx/sink"
+	"github.com/streamx/streamx/transcript"
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+type extractCmd struct {
+	inputFlags
+	Output           string `short:"o" required:"" placeholder:"DIR" help:"Output folder; created if missing. Must be empty unless --force."`
+	Force            bool   `help:"Write into a non-empty output folder (existing files are never overwritten)."`
+	NoTranscripts    bool   `help:"Do not write transcripts (raw per-direction files and the combined text)."`
+	TranscriptFormat string `default:"ascii" enum:"ascii,hex" help:"Format of the combined transcript: ascii (non-printables escaped) or hex."`
+	MaxOpenFiles     int    `default:"256" help:"Output files held open at once; the least recently written is closed and reopened later."`
+	MaxFileSize      int64  `default:"0" help:"Carved files larger than this many bytes are cut and marked truncated (0: no limit)."`
+	Quiet            bool   `short:"q" help:"No closing summary on stderr."`
+}
+
+func (c *extractCmd) Help() string {
+	return `Writes into DIR:
+  flows.jsonl       one line per TCP connection (Zeek conn.log field names)
+  manifest.jsonl    one line per carved file (path, size, hashes, type, state, holes)
+  transcripts/      per connection: <id>_<orig>-<resp>.orig and .resp, the bytes
+                    each side sent (byte-faithful, holes where bytes are missing),
+                    and .txt, both sides interleaved for people
+  summary.json      what was read, decoded, skipped and written
+
+Examples:
+  streamx extract capture.pcap -o out/
+  streamx extract -f 'host 10.1.2.3' day1.pcapng day2.pcapng -o case42/`
+}
+
+func (c *extractCmd) Run(e *env) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	if err := prepareOutput(c.Output, c.Force); err != nil {
+		return err
+	}
+	outErr := func(err error) error { return &exitError{exitOutput, err} }
+	tdir := filepath.Join(c.Output, "transcripts")
+	if !c.NoTranscripts {
+		if err := os.Mkdir(tdir, 0o755); err != nil && !os.IsExist(err) {
+			return outErr(err)
+		}
+		if st, err := os.Lstat(tdir); err != nil || !st.IsDir() {
+			return outErr(fmt.Errorf("%s is not a directory", tdir))
+		}
+	}
+	man, err := manifest.NewWriter(filepath.Join(c.Output, "manifest.jsonl"))
+	if err != nil {
+		return outErr(err)
+	}
+	defer man.Close()
+	flows, err := manifest.NewWriter(filepath.Join(c.Output, "flows.jsonl"))
+	if err != nil {
+		return outErr(err)
+	}
+	defer flows.Close()
+	sk, err := sink.New(c.Output, sink.Options{MaxOpenFiles: c.MaxOpenFiles / 2, MaxFileSize: c.MaxFileSize, Manifest: man})
+	if err != nil {
+		return outErr(err)
+	}
+	pool := fdpool.New(c.MaxOpenFiles / 2)
+	tf, _ := transcript.ParseFormat(c.TranscriptFormat)
+	tw := &transcripts.Writer{Dir: tdir, Format: tf, Pool: pool}
+
+	var written int
+	cfg.NewHandler = func(s *engine.Session) engine.Handler {
+		h := &extractConn{}
+		if !c.NoTranscripts {
+			h.t = tw.Open(s)
+		}
+		return h
+	}
+	cfg.Closed = func(s *engine.Session) {
+		rec := flowlog.FromSession(s)
+		if h, ok := s.Handler().(*extractConn); ok && h.t != nil && h.t.Paths.Text != "" {
+			rec.Transcript = "transcripts/" + h.t.Paths.Text
+		}
+		if err := flows.Write(&rec); err != nil {
+			s.Fail(err)
+		}
+		written++
+	}
+	cfg.Progress = progress(e)
+	start := time.Now()
+	sum, runErr := engine.Run(e.ctx, cfg)
+	var closeErr error
+	if runErr != nil && !isInputFault(runErr) {
+		// Output failed: leave unfinished files as .part, visibly unfinished.
+		pool.Abandon()
+	} else {
+		closeErr = errors.Join(pool.Close(), sk.Close())
+	}
+	elapsed := time.Since(start)
+	st := sk.Stats()
+	if err := writeSummaryJSON(filepath.Join(c.Output, "summary.json"), sum, written, tw, elapsed); err != nil && closeErr == nil {
+		closeErr = err
+	}
+	if !c.Quiet {
+		writeSummary(e.stderr, sum, func(w io.Writer) {
+			fmt.Fprintf(w, "  wrote %s: %d flows, %d transcript files (%d bytes), %d carved files (%d truncated), in %.2fs\n",
+				c.Output, written, tw.Files, tw.Bytes, st.Files, st.Truncated, elapsed.Seconds())
+		})
+	}
+	if closeErr != nil {
+		return outErr(closeErr)
+	}
+	return finish(e, sum, runErr)
+}
+
+func isInputFault(err error) bool { return isFault(err) }
+
+// prepareOutput makes DIR, or checks that it is empty.
+func prepareOutput(dir string, force bool) error {
+	st, err := os.Lstat(dir)
+	switch {
+	case os.IsNotExist(err):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return &exitError{exitOutput, err}
+		}
+		return nil
+	case err != nil:
+		return &exitError{exitOutput, err}
+	case !st.IsDir():
+		return usageErr("output %s exists and is not a directory", dir)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return &exitError{exitOutput, err}
+	}
+	if len(ents) > 0 && !force {
+		return usageErr("output folder %s is not empty (use --force to write into it anyway; nothing in it is overwritten)", dir)
+	}
+	return nil
+}
+
+type extractConn struct {
+	t *transcripts.Conn
+}
+
+func (h *extractConn) Data(s *engine.Session, dir int, data []byte, off int64, ts time.Time) {
+	if h.t != nil {
+		h.t.Data(s, dir, data, off, ts)
+	}
+}
+
+func (h *extractConn) Gap(s *engine.Session, dir int, off, n int64, ts time.Time) {
+	if h.t != nil {
+		h.t.Gap(s, dir, off, n, ts)
+	}
+}
+
+func (h *extractConn) End(s *engine.Session, dir int, reason string, ts time.Time) {
+	if h.t != nil {
+		h.t.End(s, dir, reason, ts)
+	}
+}
+
+func (h *extractConn) Close(s *engine.Session) {
+	if h.t != nil {
+		h.t.Close(s)
+	}
+}
+
+type summaryJSON struct {
+	Files      []engine.FileSummary `json:"files"`
+	Packets    uint64               `json:"packets"`
+	Bytes      uint64               `json:"bytes"`
+	First      manifest.TS          `json:"first_ts"`
+	Last       manifest.TS          `json:"last_ts"`
+	Decode     map[string]uint64    `json:"decode"`
+	BadLinks   map[string]uint64    `json:"unsupported_link_types,omitempty"`
+	Filtered   uint64               `json:"filtered"`
+	TCP        uint64               `json:"tcp_packets"`
+	UDP        uint64               `json:"udp_packets"`
+	ICMP       uint64               `json:"icmp_packets"`
+	Other      uint64               `json:"other_ip_packets"`
+	Conns      uint64               `json:"connections"`
+	Evicted    uint64               `json:"evicted"`
+	Midstream  uint64               `json:"midstream_directions"`
+	Gaps       uint64               `json:"gaps"`
+	GapBytes   uint64               `json:"missing_bytes"`
+	Faults     []string             `json:"faults,omitempty"`
+	Flows      int                  `json:"flows_written"`
+	TFiles     int                  `json:"transcript_files"`
+	TBytes     int64                `json:"transcript_bytes"`
+	Interrupt  bool                 `json:"interrupted,omitempty"`
+	ElapsedSec float64              `json:"elapsed_seconds"`
+}
+
+func writeSummaryJSON(path string, sum *engine.Summary, flows int, tw *transcripts.Writer, el time.Duration) error {
+	s := summaryJSON{Files: sum.Files, Packets: sum.Packets, Bytes: sum.Bytes,
+		First: manifest.TS{Time: sum.First}, Last: manifest.TS{Time: sum.Last},
+		Decode: map[string]uint64{}, BadLinks: sum.BadLinkTypes, Filtered: sum.Filtered,
+		TCP: sum.TCP, UDP: sum.UDP, ICMP: sum.ICMP, Other: sum.Other, Conns: sum.Conns, Evicted: sum.Evicted,
+		Midstream: sum.Assembler.Midstream, Gaps: sum.Assembler.Gaps, GapBytes: sum.Assembler.GapBytes,
+		Flows: flows, TFiles: tw.Files, TBytes: tw.Bytes, Interrupt: sum.Interrupted, ElapsedSec: el.Seconds()}
+	sum.Decode.Each(func(name string, n uint64) { s.Decode[name] = n })
+	for _, f := range sum.Faults {
+		s.Faults = append(s.Faults, f.Error())
+	}
+	b, err := json.MarshalIndent(&s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

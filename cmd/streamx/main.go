@@ -1,0 +1,118 @@
+// Command streamx turns packet captures into evidence: it reassembles every
+// TCP conversation, tracks each connection's lifecycle and writes out what
+// crossed the wire. Run `streamx --help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// Exit codes, documented in the README and in --help.
+const (
+	exitOK      = 0 // everything read and written
+	exitDamaged = 1 // some input was damaged or unreadable; what could be read was processed and written
+	exitUsage   = 2 // bad command line
+	exitOutput  = 3 // could not write the output
+	exitSignal  = 130
+)
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{exitUsage, fmt.Errorf(format, args...)}
+}
+
+type cli struct {
+	Flows   flowsCmd   `cmd:"" help:"List every TCP connection, like tcpick or Zeek's conn.log."`
+	Follow  followCmd  `cmd:"" help:"Print one conversation, like Wireshark's Follow TCP Stream."`
+	Extract extractCmd `cmd:"" help:"Reassemble everything into an output folder: transcripts, flows.jsonl, manifest.jsonl."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+const description = `streamx reassembles the TCP conversations in packet captures (pcap, pcapng,
+gzip-compressed or not; several files are read as one capture), tracks each
+connection's lifecycle and writes out what crossed the wire.
+
+Exit status: 0 clean; 1 some input was damaged (what could be read was
+processed and written, the summary says where the damage is); 2 bad usage;
+3 the output could not be written; 130 interrupted (output flushed).`
+
+var version = "dev"
+
+type versionCmd struct{}
+
+func (versionCmd) Run(env *env) error {
+	fmt.Fprintln(env.stdout, "streamx", version)
+	return nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var c cli
+	e := newEnv()
+	parser, err := kong.New(&c,
+		kong.Name("streamx"),
+		kong.Description(description),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, Summary: true}),
+		kong.Writers(e.stdout, e.stderr),
+		kong.Exit(func(code int) { panic(exitPanic(code)) }),
+	)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "streamx:", err)
+		return exitUsage
+	}
+	code := exitOK
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if ec, ok := r.(exitPanic); ok {
+					code = int(ec)
+					return
+				}
+				panic(r)
+			}
+		}()
+		kctx, err := parser.Parse(args)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "streamx:", err)
+			if kctx != nil {
+				_ = kctx.PrintUsage(true)
+			}
+			code = exitUsage
+			return
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		e.ctx = ctx
+		if err := kctx.Run(e); err != nil {
+			fmt.Fprintln(e.stderr, "streamx:", err)
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+			} else {
+				code = exitDamaged
+			}
+		}
+	}()
+	return code
+}
+
+type exitPanic int

@@ -1,0 +1,349 @@
+// Package engine runs the pipeline over a list of captures: read, decode,
+// filter, track connections, reassemble, and hand each connection's ordered
+// bytes to the consumer the caller plugs in. It owns the order of calls
+// between the stages and the run's summary; it writes nothing itself.
+//
+// Call order: fill a Config, Run it. During Run, for each connection:
+//  1. Config.NewHandler(session) when its first segment reaches the assembler
+//     (or when it is finished, if none did);
+//  2. the handler's Data / Gap / End calls, in reassembly order;
+//  3. the handler's Close, then Config.Closed(session), when the flow table
+//     finishes it (closed and quiet, reset, idle, port reuse, end of input).
+//
+// Connections are finished in a deterministic order for a given input.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/streamx/streamx/assembler"
+	"github.com/streamx/streamx/capture"
+	"github.com/streamx/streamx/decode"
+	"github.com/streamx/streamx/detect"
+	"github.com/streamx/streamx/filter"
+	"github.com/streamx/streamx/flowtable"
+)
+
+// Handler consumes one connection's bytes. Data's slice is only valid
+// during the call.
+type Handler interface {
+	Data(s *Session, dir int, data []byte, off int64, ts time.Time)
+	Gap(s *Session, dir int, off, n int64, ts time.Time)
+	End(s *Session, dir int, reason string, ts time.Time)
+	Close(s *Session)
+}
+
+// Config says what to run and who consumes the results.
+type Config struct {
+	Inputs []string
+	Filter *filter.Filter // nil: everything
+	Flow   flowtable.Options
+	Asm    assembler.Options
+	// Strict stops at the first damaged input instead of carrying on.
+	Strict bool
+	// NewHandler makes the consumer of a connection; nil or a nil result
+	// means the connection's bytes are only counted.
+	NewHandler func(s *Session) Handler
+	// Transition is told every change of a connection's state.
+	Transition func(c *flowtable.Conn, from, to flowtable.State, ts time.Time)
+	// Closed is told each finished connection, after its handler's Close.
+	Closed func(s *Session)
+	// Progress is called about every 64 Ki packets with bytes read so far
+	// and the total size of the inputs (0 when unknown, e.g. stdin).
+	Progress func(read, total int64)
+}
+
+// Session is the engine's per-connection record, passed to handlers.
+type Session struct {
+	Conn *flowtable.Conn
+	// Delivered is each direction's stream length: bytes handed over plus
+	// bytes reported missing.
+	Delivered [2]int64
+	// Data is the bytes actually handed over (Delivered less gaps).
+	Data [2]int64
+	// EndReason per direction, once ended.
+	EndReason [2]string
+	// Service detected by content (also set on Conn.Service).
+	Service string
+
+	r       *run
+	prefix  [2][detect.Prefix]byte
+	nprefix [2]int
+	h       Handler
+}
+
+// Handler is the consumer NewHandler made for this connection (nil if none).
+func (s *Session) Handler() Handler { return s.h }
+
+// Prefix returns the first bytes of direction dir (up to detect.Prefix).
+func (s *Session) Prefix(dir int) []byte { return s.prefix[dir][:s.nprefix[dir]] }
+
+// Summary says what a run read, decoded, skipped and saw.
+type Summary struct {
+	Files        []FileSummary
+	Packets      uint64 // records read
+	Bytes        uint64 // captured bytes read
+	Decode       decode.Counts
+	SlowPath     uint64
+	BadLinkTypes map[string]uint64
+	Filtered     uint64 // decoded but not matching the filter
+	TCP, UDP     uint64
+	ICMP, Other  uint64
+	Conns        uint64
+	Evicted      uint64
+	Assembler    assembler.Stats
+	First, Last  time.Time
+	Faults       []error // damaged inputs (each a *capture.Fault or an open/format error)
+	Interrupted  bool
+}
+
+// FileSummary describes one input.
+type FileSummary struct {
+	Name    string
+	Format  string
+	Gzip    bool
+	Packets uint64
+	Err     string `json:",omitempty"`
+}
+
+// Damaged reports whether some input could not be read to its end.
+func (s *Summary) Damaged() bool { return len(s.Faults) > 0 }
+
+type run struct {
+	cfg  *Config
+	ft   *flowtable.Table
+	asm  *assembler.Assembler
+	sum  *Summary
+	fail error // a consumer's error (output): stops the run
+}
+
+// ErrStopped is wrapped by Run's error when a consumer asked to stop.
+var ErrStopped = errors.New("stopped")
+
+// Run processes the inputs in order, as one continuous capture (connections
+// carry over from one file to the next). It returns the summary and an
+// error only for what stops the run: a consumer's failure, or the first
+// damaged input under Strict. Damage otherwise is listed in Summary.Faults.
+// Cancelling ctx ends the run early: open connections are finished with
+// reason "interrupted" and handed over as usual.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	sum := &Summary{BadLinkTypes: map[string]uint64{}}
+	r := &run{cfg: &cfg, sum: sum}
+	r.ft = flowtable.New(cfg.Flow, r)
+	r.asm = assembler.New(cfg.Asm, r)
+	dec := decode.NewDecoder()
+	var total int64
+	for _, name := range cfg.Inputs {
+		if name == "-" {
+			total = 0
+			break
+		}
+		if st, err := os.Stat(name); err == nil {
+			total += st.Size()
+		}
+	}
+	var pkt decode.Packet
+	var doneBytes int64
+	var runErr error
+	why := "end-of-input"
+files:
+	for fi, name := range cfg.Inputs {
+		fs := FileSummary{Name: name}
+		cr, err := capture.Open(name)
+		if err != nil {
+			fs.Err = err.Error()
+			sum.Files = append(sum.Files, fs)
+			sum.Faults = append(sum.Faults, err)
+			if cfg.Strict {
+				runErr = err
+				break
+			}
+			continue
+		}
+		fs.Format, fs.Gzip = string(cr.Format), cr.Gzip
+		for {
+			data, cp, err := cr.Next()
+			if err != nil {
+				if err != io.EOF {
+					fs.Err = err.Error()
+					sum.Faults = append(sum.Faults, err)
+					if cfg.Strict {
+						runErr = err
+					}
+				}
+				break
+			}
+			fs.Packets++
+			sum.Packets++
+			sum.Bytes += uint64(len(data))
+			if sum.Packets&0xfff == 0 {
+				if ctx.Err() != nil {
+					sum.Interrupted = true
+					why = "interrupted"
+					cr.Close()
+					sum.Files = append(sum.Files, fs)
+					break files
+				}
+				if cfg.Progress != nil && sum.Packets&0xffff == 0 {
+					cfg.Progress(doneBytes+cr.Pos(), total)
+				}
+			}
+			pkt.Num = sum.Packets
+			pkt.File = fi
+			pkt.Offset = cp.Offset
+			pkt.TS = cp.CI.Timestamp
+			pkt.CapLen = cp.CI.CaptureLength
+			pkt.Len = cp.CI.Length
+			if sum.First.IsZero() || pkt.TS.Before(sum.First) {
+				sum.First = pkt.TS
+			}
+			if pkt.TS.After(sum.Last) {
+				sum.Last = pkt.TS
+			}
+			if dec.Decode(data, cp.LinkType, pkt.TS, &pkt) != decode.OK {
+				continue
+			}
+			if cfg.Filter != nil && !cfg.Filter.Match(&pkt) {
+				sum.Filtered++
+				continue
+			}
+			switch pkt.Proto {
+			case decode.ProtoTCP:
+				sum.TCP++
+				c, d := r.ft.Packet(&pkt)
+				r.asm.Packet(c, d, dec.TCP(), pkt.TS)
+			case decode.ProtoUDP:
+				sum.UDP++
+			case decode.ProtoICMP:
+				sum.ICMP++
+			default:
+				sum.Other++
+			}
+			if r.fail != nil {
+				break
+			}
+		}
+		doneBytes += cr.Pos()
+		cr.Close()
+		sum.Files = append(sum.Files, fs)
+		if runErr != nil || r.fail != nil {
+			break
+		}
+	}
+	if r.fail == nil {
+		r.asm.FlushAll()
+		r.ft.Finish(why)
+	}
+	sum.Decode = dec.Counts
+	sum.SlowPath = dec.SlowPath
+	for lt, n := range dec.LinkTypesBad {
+		sum.BadLinkTypes[capture.LinkTypeName(lt)] += n
+	}
+	sum.Conns = r.ft.Next()
+	sum.Evicted = r.ft.Evicted
+	sum.Assembler = r.asm.Stats
+	if cfg.Progress != nil {
+		cfg.Progress(doneBytes, total)
+	}
+	if r.fail != nil {
+		return sum, r.fail
+	}
+	return sum, runErr
+}
+
+// Opened implements flowtable.Events.
+func (r *run) Opened(c *flowtable.Conn) {}
+
+// Transition implements flowtable.Events.
+func (r *run) Transition(c *flowtable.Conn, from, to flowtable.State, ts time.Time) {
+	if r.cfg.Transition != nil {
+		r.cfg.Transition(c, from, to, ts)
+	}
+}
+
+// Closed implements flowtable.Events.
+func (r *run) Closed(c *flowtable.Conn) {
+	r.asm.Finish(c)
+}
+
+// NewHandler implements assembler.Factory.
+func (r *run) NewHandler(c *flowtable.Conn) assembler.Handler {
+	s := &Session{Conn: c, r: r}
+	if r.cfg.NewHandler != nil {
+		s.h = r.cfg.NewHandler(s)
+	}
+	return &sessionHandler{r: r, s: s}
+}
+
+// sessionHandler adapts a Session to assembler.Handler.
+type sessionHandler struct {
+	r *run
+	s *Session
+}
+
+func (h *sessionHandler) Data(dir int, data []byte, off int64, ts time.Time) {
+	s := h.s
+	s.Delivered[dir] = off + int64(len(data))
+	s.Data[dir] += int64(len(data))
+	if s.nprefix[dir] < detect.Prefix && off == int64(s.nprefix[dir]) {
+		s.nprefix[dir] += copy(s.prefix[dir][s.nprefix[dir]:], data)
+		if s.Service == "" {
+			s.detect()
+		}
+	}
+	if s.h != nil {
+		s.h.Data(s, dir, data, off, ts)
+	}
+}
+
+func (s *Session) detect() {
+	if svc := detect.Detect(s.Prefix(0), s.Prefix(1)); svc != "" {
+		s.Service = svc
+		s.Conn.Service = svc
+	}
+}
+
+func (h *sessionHandler) Gap(dir int, off, n int64, ts time.Time) {
+	s := h.s
+	s.Delivered[dir] = off + n
+	if s.h != nil {
+		s.h.Gap(s, dir, off, n, ts)
+	}
+}
+
+func (h *sessionHandler) End(dir int, reason string, ts time.Time) {
+	s := h.s
+	s.EndReason[dir] = reason
+	if s.h != nil {
+		s.h.End(s, dir, reason, ts)
+	}
+}
+
+func (h *sessionHandler) Close(c *flowtable.Conn) {
+	s := h.s
+	if s.h != nil {
+		s.h.Close(s)
+	}
+	if h.r.cfg.Closed != nil {
+		h.r.cfg.Closed(s)
+	}
+}
+
+// Fail stops the run after the current packet: consumers call it when they
+// cannot go on (an output error such as a full disk). The first error wins;
+// Run returns it.
+func (s *Session) Fail(err error) {
+	if err != nil && s.r.fail == nil {
+		s.r.fail = err
+	}
+}
+
+// String for debugging.
+func (s *Summary) String() string {
+	return fmt.Sprintf("%d packets, %d connections", s.Packets, s.Conns)
+}

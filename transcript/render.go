@@ -1,0 +1,290 @@
+// Package transcript renders a conversation for people: both directions
+// interleaved in the order their bytes were reassembled, with a header per
+// block (direction, time, stream offset), a visible marker wherever bytes are
+// missing and where each side ended. Formats: ascii (non-printable bytes
+// escaped, so a transcript can be shown on a terminal without the capture
+// driving it), hex (offset, hex, ASCII, like xxd) and raw (the bytes only).
+// It owns presentation only; where the bytes come from is the assembler's
+// business and where they go is the caller's io.Writer.
+package transcript
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Format of a rendering.
+type Format int
+
+// Formats.
+const (
+	ASCII Format = iota
+	Hex
+	Raw
+)
+
+// ParseFormat reads "ascii", "hex" or "raw".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "ascii", "text", "":
+		return ASCII, nil
+	case "hex":
+		return Hex, nil
+	case "raw":
+		return Raw, nil
+	}
+	return 0, fmt.Errorf("unknown transcript format %q (want ascii, hex or raw)", s)
+}
+
+const (
+	colorOrig  = "\x1b[31m"
+	colorResp  = "\x1b[34m"
+	colorNote  = "\x1b[33;1m"
+	colorReset = "\x1b[0m"
+)
+
+// Renderer writes one conversation. Errors from W are sticky: the first
+// one is kept in Err and later calls do nothing.
+type Renderer struct {
+	W      io.Writer
+	Format Format
+	Color  bool
+	Orig   netip.AddrPort
+	Resp   netip.AddrPort
+	Err    error
+
+	last    int // direction of the open block, -1 none
+	midLine bool
+	buf     []byte
+}
+
+// New returns a Renderer for a conversation between orig and resp.
+func New(w io.Writer, f Format, color bool, orig, resp netip.AddrPort) *Renderer {
+	return &Renderer{W: w, Format: f, Color: color, Orig: orig, Resp: resp, last: -1, buf: make([]byte, 0, 4096)}
+}
+
+func (r *Renderer) flush() {
+	if r.Err == nil && len(r.buf) > 0 {
+		_, r.Err = r.W.Write(r.buf)
+	}
+	r.buf = r.buf[:0]
+}
+
+func stamp(b []byte, ts time.Time) []byte {
+	return ts.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+}
+
+func (r *Renderer) endpoints(dir int) (netip.AddrPort, netip.AddrPort) {
+	if dir == 0 {
+		return r.Orig, r.Resp
+	}
+	return r.Resp, r.Orig
+}
+
+// Comment writes a line of context (ignored in raw format).
+func (r *Renderer) Comment(format string, args ...any) {
+	if r.Format == Raw {
+		return
+	}
+	r.closeLine()
+	r.buf = append(r.buf, "# "...)
+	r.buf = fmt.Appendf(r.buf, format, args...)
+	r.buf = append(r.buf, '\n')
+	r.flush()
+}
+
+func (r *Renderer) closeLine() {
+	if r.midLine {
+		r.buf = append(r.buf, '\n')
+		r.midLine = false
+	}
+}
+
+func (r *Renderer) blockHeader(dir int, off int64, ts time.Time) {
+	r.closeLine()
+	if r.Color {
+		r.buf = append(r.buf, colorReset...)
+	}
+	if r.last >= 0 {
+		r.buf = append(r.buf, '\n')
+	}
+	src, dst := r.endpoints(dir)
+	if dir == 0 {
+		r.buf = append(r.buf, ">>> "...)
+	} else {
+		r.buf = append(r.buf, "<<< "...)
+	}
+	r.buf = stamp(r.buf, ts)
+	r.buf = append(r.buf, "  "...)
+	r.buf = src.AppendTo(r.buf)
+	r.buf = append(r.buf, " -> "...)
+	r.buf = dst.AppendTo(r.buf)
+	r.buf = append(r.buf, "  offset "...)
+	r.buf = strconv.AppendInt(r.buf, off, 10)
+	r.buf = append(r.buf, '\n')
+	r.last = dir
+}
+
+// Data renders bytes of direction dir (0: originator) at stream offset off.
+func (r *Renderer) Data(dir int, data []byte, off int64, ts time.Time) {
+	if r.Err != nil {
+		return
+	}
+	if r.Format == Raw {
+		_, r.Err = r.W.Write(data)
+		return
+	}
+	if dir != r.last {
+		r.blockHeader(dir, off, ts)
+	}
+	if r.Color {
+		if dir == 0 {
+			r.buf = append(r.buf, colorOrig...)
+		} else {
+			r.buf = append(r.buf, colorResp...)
+		}
+	}
+	if r.Format == Hex {
+		r.hex(dir, data, off)
+	} else {
+		r.ascii(data)
+	}
+	if r.Color {
+		r.buf = append(r.buf, colorReset...)
+	}
+	r.flush()
+}
+
+func (r *Renderer) ascii(data []byte) {
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '\n':
+			r.buf = append(r.buf, '\n')
+			r.midLine = false
+			if len(r.buf) > 3000 {
+				r.flush()
+			}
+			continue
+		case c == '\r' && i+1 < len(data) && data[i+1] == '\n':
+			continue
+		case c == '\t' || (c >= 0x20 && c < 0x7f):
+			r.buf = append(r.buf, c)
+		case c == '\r':
+			r.buf = append(r.buf, `\r`...)
+		default:
+			r.buf = append(r.buf, '\\', 'x', hexdigits[c>>4], hexdigits[c&15])
+		}
+		r.midLine = true
+		if len(r.buf) > 3000 {
+			r.flush()
+		}
+	}
+}
+
+const hexdigits = "0123456789abcdef"
+
+func (r *Renderer) hex(dir int, data []byte, off int64) {
+	for len(data) > 0 {
+		n := min(16, len(data))
+		if dir == 1 {
+			r.buf = append(r.buf, "    "...)
+		}
+		r.buf = fmt.Appendf(r.buf, "%08x  ", off)
+		for i := 0; i < 16; i++ {
+			if i < n {
+				r.buf = append(r.buf, hexdigits[data[i]>>4], hexdigits[data[i]&15], ' ')
+			} else {
+				r.buf = append(r.buf, "   "...)
+			}
+			if i == 7 {
+				r.buf = append(r.buf, ' ')
+			}
+		}
+		r.buf = append(r.buf, " |"...)
+		for _, c := range data[:n] {
+			if c >= 0x20 && c < 0x7f {
+				r.buf = append(r.buf, c)
+			} else {
+				r.buf = append(r.buf, '.')
+			}
+		}
+		r.buf = append(r.buf, "|\n"...)
+		data = data[n:]
+		off += int64(n)
+		if len(r.buf) > 3000 {
+			r.flush()
+		}
+	}
+}
+
+// Gap marks n bytes missing from direction dir at offset off.
+func (r *Renderer) Gap(dir int, off, n int64, ts time.Time) {
+	if r.Format == Raw {
+		return
+	}
+	r.note(dir, ts, fmt.Sprintf("%d BYTES MISSING at offset %d (not in the capture)", n, off))
+	r.last = -2 // the next data gets a fresh header
+}
+
+// End marks the end of direction dir.
+func (r *Renderer) End(dir int, reason string, ts time.Time) {
+	if r.Format == Raw {
+		return
+	}
+	r.note(dir, ts, "no more data ("+reason+")")
+	r.last = -2
+}
+
+func (r *Renderer) note(dir int, ts time.Time, msg string) {
+	r.closeLine()
+	if r.last != -1 {
+		r.buf = append(r.buf, '\n')
+	}
+	if r.Color {
+		r.buf = append(r.buf, colorNote...)
+	}
+	r.buf = append(r.buf, "!!! "...)
+	r.buf = stamp(r.buf, ts)
+	r.buf = append(r.buf, "  "...)
+	src, dst := r.endpoints(dir)
+	r.buf = src.AppendTo(r.buf)
+	r.buf = append(r.buf, " -> "...)
+	r.buf = dst.AppendTo(r.buf)
+	r.buf = append(r.buf, "  "...)
+	r.buf = append(r.buf, msg...)
+	if r.Color {
+		r.buf = append(r.buf, colorReset...)
+	}
+	r.buf = append(r.buf, '\n')
+	r.flush()
+}
+
+// Escape returns s with non-printable bytes escaped as in the ascii format,
+// for names and fields from the wire shown on a terminal.
+func Escape(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			out = append(out, c)
+			i++
+			continue
+		}
+		if c >= 0x80 {
+			rn, size := utf8.DecodeRuneInString(s[i:])
+			if rn != utf8.RuneError && rn >= 0xa0 {
+				out = append(out, s[i:i+size]...)
+				i += size
+				continue
+			}
+		}
+		out = append(out, '\\', 'x', hexdigits[c>>4], hexdigits[c&15])
+		i++
+	}
+	return string(out)
+}
