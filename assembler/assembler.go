@@ -14,6 +14,12 @@
 //     still open are flushed and ended, then Handler.Close is called.
 //  5. FlushAll at the end of input, before the flow table's Finish.
 //
+// FIN and RST are the flow table's business, not the stream's: they do not
+// end a direction (a receiver may have dropped them, and bytes that follow in
+// sequence are evidence). Directions end when the flow table finishes the
+// connection (both sides closed and quiet, reset and quiet, idle, port reuse,
+// end of input).
+//
 // What a Handler sees, per direction, in order: Data and Gap calls whose
 // offsets add up (off of each call = sum of the lengths before it), then one
 // End. Close comes once, after both directions ended. Data's bytes are only
@@ -182,7 +188,7 @@ func (a *Assembler) Packet(c *flowtable.Conn, d int, t *layers.TCP, ts time.Time
 		}
 		return
 	}
-	seq, syn := t.Seq, t.SYN
+	seq, syn, fin, rst := t.Seq, t.SYN, t.FIN, t.RST
 	if !ds.started {
 		switch {
 		case t.SYN:
@@ -201,14 +207,18 @@ func (a *Assembler) Packet(c *flowtable.Conn, d int, t *layers.TCP, ts time.Time
 		ds.hiSeen = ds.seq0
 		a.Stats.Streams++
 	}
-	end := seq + uint32(n)
-	if int32(end-ds.hiSeen) > 0 {
+	if end := seq + uint32(n); n > 0 && int32(end-ds.hiSeen) > 0 {
 		ds.hiSeen = end
 	}
+	// FIN and RST do not end the stream here: whether the receiver took
+	// them is not known (teardown evasion sends a RST or FIN the receiver
+	// drops, then goes on), and bytes that follow in sequence are evidence.
+	// Directions end when the flow table finishes the connection.
+	t.FIN, t.RST = false, false
 	a.cur = cn
 	a.asm.AssembleWithTimestamp(flow(c.Index, d), t, ts)
 	a.cur = nil
-	t.SYN, t.Seq = syn, seq
+	t.SYN, t.Seq, t.FIN, t.RST = syn, seq, fin, rst
 	a.track(cn, d)
 	a.maybeTick()
 }
@@ -281,6 +291,12 @@ func (a *Assembler) endDir(cn *conn, d int, reason string) {
 	}
 	if !ds.started {
 		ds.ended = true
+		switch {
+		case cn.c.Dirs[d].SawRST:
+			reason = "rst"
+		case cn.c.Dirs[d].SawFIN:
+			reason = "fin"
+		}
 		ds.endReason = reason
 		cn.h.End(d, reason, a.now)
 		return
@@ -347,11 +363,11 @@ func (s *stream) ReassemblyComplete() {
 	}
 	ds.ended = true
 	reason := ds.endReason
-	if reason == "" {
+	switch {
+	case cn.c.Dirs[d].SawRST:
+		reason = "rst"
+	case cn.c.Dirs[d].SawFIN:
 		reason = "fin"
-		if cn.c.Dirs[d].SawRST {
-			reason = "rst"
-		}
 	}
 	cn.h.End(d, reason, s.a.now)
 	s.a.track(cn, d)

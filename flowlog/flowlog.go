@@ -33,6 +33,7 @@ type Record struct {
 	RespPkts    uint64            `json:"resp_pkts"`
 	RespIPBytes uint64            `json:"resp_ip_bytes"`
 	VLAN        uint16            `json:"vlan,omitempty"`
+	RespVLAN    uint16            `json:"resp_vlan,omitempty"`
 
 	// streamx's own fields
 	Stream         uint64      `json:"stream"` // tshark's tcp.stream
@@ -79,6 +80,7 @@ func FromSession(s *engine.Session) Record {
 		RespPkts:       r.Packets,
 		RespIPBytes:    r.IPBytes,
 		VLAN:           c.VLAN,
+		RespVLAN:       c.RespVLAN,
 		Stream:         c.Index,
 		LastTS:         manifest.TS{Time: c.Last},
 		State:          c.State.String(),

@@ -93,10 +93,15 @@ type Conn struct {
 	// Handler is free for the assembler to hang its per-connection state on.
 	Handler any
 
+	// RespVLAN is the responder's VLAN when it differs from the
+	// originator's (asymmetric tagging across a router or span port).
+	RespVLAN uint16
+
 	history [32]byte
 	nhist   uint8
 	hcount  [2][4]uint32 // per side: C, G, T, W counts for Zeek's log scaling
 	key     key
+	alias   *key // second key, for the responder's VLAN
 	prev    *Conn
 	next    *Conn
 	inList  *list
@@ -212,8 +217,23 @@ type Table struct {
 	now    time.Time
 	swept  time.Time
 
+	// vlansSeen lists the VLAN IDs (0: untagged) connections were opened
+	// on, for finding asymmetrically tagged connections; bounded.
+	vlansSeen []uint16
+
 	// Stats
 	Evicted uint64
+}
+
+func (t *Table) noteVLAN(v uint16) {
+	for _, x := range t.vlansSeen {
+		if x == v {
+			return
+		}
+	}
+	if len(t.vlansSeen) < 16 {
+		t.vlansSeen = append(t.vlansSeen, v)
+	}
 }
 
 // New returns an empty table.
@@ -261,6 +281,9 @@ func (t *Table) Packet(p *decode.Packet) (*Conn, int) {
 	}
 	k, _ := makeKey(p)
 	c := t.conns[k]
+	if c == nil && len(t.conns) > 0 {
+		c = t.asymmetric(k, p)
+	}
 	syn := p.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	if c != nil && syn && t.reused(c, p) {
 		t.finish(c, "port-reuse")
@@ -295,6 +318,43 @@ func (t *Table) Packet(p *decode.Packet) (*Conn, int) {
 		t.ev.Transition(c, before, c.State, p.TS)
 	}
 	return c, dir
+}
+
+// asymmetric finds the connection this packet belongs to when its VLAN tag
+// differs from the one its connection was seen with: the reverse direction
+// of a connection whose other direction alone has been seen, on another
+// VLAN (a router between two VLANs, or a span port tagging one way only).
+// It records the alias so later packets find the connection directly.
+func (t *Table) asymmetric(k key, p *decode.Packet) *Conn {
+	for _, v := range t.vlansSeen {
+		if v == k.vlan {
+			continue
+		}
+		k2 := key{k.a, k.b, v}
+		c := t.conns[k2]
+		if c == nil || c.alias != nil {
+			continue
+		}
+		src := netip.AddrPortFrom(p.Src, p.SrcPort)
+		// only the direction not yet seen may come on another VLAN
+		d := 0
+		if src != c.Orig {
+			d = 1
+		}
+		if c.Dirs[d].Packets > 0 {
+			continue
+		}
+		ka := k
+		c.alias = &ka
+		if d == 1 {
+			c.RespVLAN = k.vlan
+		} else {
+			c.RespVLAN, c.VLAN = c.VLAN, k.vlan
+		}
+		t.conns[k] = c
+		return c
+	}
+	return nil
 }
 
 // reused says whether a SYN on the 4-tuple of c starts a new connection.
@@ -340,6 +400,7 @@ func (t *Table) newConn(k key, p *decode.Packet) *Conn {
 	if p.NVLAN > 0 {
 		c.VLAN = p.VLANs[p.NVLAN-1]
 	}
+	t.noteVLAN(k.vlan)
 	t.conns[k] = c
 	t.ev.Opened(c)
 	return c
@@ -565,6 +626,9 @@ func (t *Table) finish(c *Conn, reason string) {
 		c.inList.remove(c)
 	}
 	delete(t.conns, c.key)
+	if c.alias != nil {
+		delete(t.conns, *c.alias)
+	}
 	c.EndReason = reason
 	if reason == "idle-timeout" || reason == "evicted" {
 		from := c.State

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -65,8 +66,14 @@ func main() {
 }
 
 func run(args []string) int {
+	return runWith(args, os.Stdout, os.Stderr)
+}
+
+// runWith runs the command line with the given outputs (tests use it).
+func runWith(args []string, stdout, stderr io.Writer) int {
 	var c cli
 	e := newEnv()
+	e.stdout, e.stderr = stdout, stderr
 	parser, err := kong.New(&c,
 		kong.Name("streamx"),
 		kong.Description(description),
