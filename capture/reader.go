@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -189,13 +188,11 @@ func (r *Reader) Next() ([]byte, Packet, error) {
 		p.LinkType = r.link
 		return data, p, nil
 	}
-	start := r.count.n - int64(0)
 	data, ci, err := r.ng.ZeroCopyReadPacketData()
 	if err != nil {
 		return nil, p, r.fault(err, -1, true)
 	}
 	p.Offset = -1
-	_ = start
 	p.CI = ci
 	if len(ci.AncillaryData) > 0 {
 		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
@@ -247,5 +244,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ensure time is linked for docs of CaptureInfo users.
-var _ = time.Time{}
+// Pos is how many bytes of the (decompressed) stream have been consumed so
+// far, read-ahead included: good for progress, not for locating a packet.
+func (r *Reader) Pos() int64 { return r.count.n }
