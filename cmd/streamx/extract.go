@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/engine"
+	"github.com/streamx/streamx/extractors"
 	"github.com/streamx/streamx/extractors/transcripts"
 	"github.com/streamx/streamx/flowlog"
 	"github.com/streamx/streamx/internal/fdpool"
@@ -28,6 +29,10 @@ type extractCmd struct {
 	TranscriptFormat string `default:"ascii" enum:"ascii,hex" help:"Format of the combined transcript: ascii (non-printables escaped) or hex."`
 	MaxOpenFiles     int    `default:"256" help:"Output files held open at once; the least recently written is closed and reopened later."`
 	MaxFileSize      int64  `default:"0" help:"Carved files larger than this many bytes are cut and marked truncated (0: no limit)."`
+	RedactPasswords  bool   `help:"Mask passwords (FTP PASS, HTTP Basic) in the logs."`
+	KeepEncoded      bool   `help:"HTTP: also keep each body as sent (compressed), beside the decoded file."`
+	MaxDecodedSize   int64  `default:"1073741824" help:"HTTP: a decoded (decompressed) body is cut at this many bytes and marked truncated (decompression bombs)."`
+	MaxExpectations  int    `default:"4096" help:"FTP: data-channel expectations pending at once; the oldest is dropped beyond it."`
 	Quiet            bool   `short:"q" help:"No closing summary on stderr."`
 }
 
@@ -81,18 +86,21 @@ func (c *extractCmd) Run(e *env) error {
 	tf, _ := transcript.ParseFormat(c.TranscriptFormat)
 	tw := &transcripts.Writer{Dir: tdir, Format: tf, Pool: pool}
 
-	var written int
-	cfg.NewHandler = func(s *engine.Session) engine.Handler {
-		h := &extractConn{}
-		if !c.NoTranscripts {
-			h.t = tw.Open(s)
-		}
-		return h
+	logs := extractors.NewLogs(c.Output)
+	defer logs.Close()
+	env := &extractors.Env{Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: c.MaxExpectations},
+		Options: extractors.Options{RedactPasswords: c.RedactPasswords, KeepEncoded: c.KeepEncoded,
+			MaxDecodedSize: c.MaxDecodedSize, MaxExpectations: c.MaxExpectations}}
+	mux := extractors.NewMux(env, protocols()...)
+	if !c.NoTranscripts {
+		mux.Transcript = func(s *engine.Session) engine.Handler { return tw.Open(s) }
 	}
+	var written int
+	cfg.NewHandler = mux.NewHandler
 	cfg.Closed = func(s *engine.Session) {
 		rec := flowlog.FromSession(s)
-		if h, ok := s.Handler().(*extractConn); ok && h.t != nil && h.t.Paths.Text != "" {
-			rec.Transcript = "transcripts/" + h.t.Paths.Text
+		if t, ok := extractors.TranscriptOf(s).(*transcripts.Conn); ok && t.Paths.Text != "" {
+			rec.Transcript = "transcripts/" + t.Paths.Text
 		}
 		if err := flows.Write(&rec); err != nil {
 			s.Fail(err)
@@ -150,34 +158,6 @@ func prepareOutput(dir string, force bool) error {
 		return usageErr("output folder %s is not empty (use --force to write into it anyway; nothing in it is overwritten)", dir)
 	}
 	return nil
-}
-
-type extractConn struct {
-	t *transcripts.Conn
-}
-
-func (h *extractConn) Data(s *engine.Session, dir int, data []byte, off int64, ts time.Time) {
-	if h.t != nil {
-		h.t.Data(s, dir, data, off, ts)
-	}
-}
-
-func (h *extractConn) Gap(s *engine.Session, dir int, off, n int64, ts time.Time) {
-	if h.t != nil {
-		h.t.Gap(s, dir, off, n, ts)
-	}
-}
-
-func (h *extractConn) End(s *engine.Session, dir int, reason string, ts time.Time) {
-	if h.t != nil {
-		h.t.End(s, dir, reason, ts)
-	}
-}
-
-func (h *extractConn) Close(s *engine.Session) {
-	if h.t != nil {
-		h.t.Close(s)
-	}
 }
 
 type summaryJSON struct {
