@@ -84,14 +84,15 @@ type Stats struct {
 type Assembler struct {
 	Stats Stats
 
-	opts    Options
-	factory Factory
-	asm     *tcpassembly.Assembler
-	cur     *conn
-	synth   layers.TCP
-	now     time.Time
-	ticked  time.Time
-	pending int // directions holding data behind a hole
+	opts     Options
+	factory  Factory
+	asm      *tcpassembly.Assembler
+	cur      *conn
+	synth    layers.TCP
+	synthHdr [20]byte
+	now      time.Time
+	ticked   time.Time
+	pending  int // directions holding data behind a hole
 }
 
 // conn is the per-connection state, hung on flowtable.Conn.Handler.
@@ -306,16 +307,24 @@ func (a *Assembler) endDir(cn *conn, d int, reason string) {
 		a.gap(cn, d, held, a.now)
 	}
 	ds.endReason = reason
-	t := &a.synth
-	*t = layers.TCP{}
+	// A real header, decoded: tcpassembly keys on the layer's raw port
+	// bytes, which only DecodeFromBytes sets.
 	orig, resp := cn.c.Orig, cn.c.Resp
-	if d == 0 {
-		t.SrcPort, t.DstPort = layers.TCPPort(orig.Port()), layers.TCPPort(resp.Port())
-	} else {
-		t.SrcPort, t.DstPort = layers.TCPPort(resp.Port()), layers.TCPPort(orig.Port())
+	sp, dp := orig.Port(), resp.Port()
+	if d == 1 {
+		sp, dp = dp, sp
 	}
-	t.Seq = ds.seq0 + uint32(ds.off)
-	t.FIN, t.ACK = true, true
+	h := a.synthHdr[:]
+	clear(h)
+	binary.BigEndian.PutUint16(h[0:], sp)
+	binary.BigEndian.PutUint16(h[2:], dp)
+	binary.BigEndian.PutUint32(h[4:], ds.seq0+uint32(ds.off))
+	h[12] = 5 << 4
+	h[13] = 0x11 // FIN, ACK
+	t := &a.synth
+	if err := t.DecodeFromBytes(h, gopacket.NilDecodeFeedback); err != nil {
+		panic("assembler: synthetic FIN does not decode: " + err.Error())
+	}
 	a.cur = cn
 	a.asm.AssembleWithTimestamp(flow(cn.c.Index, d), t, a.now)
 	a.cur = nil

@@ -177,6 +177,13 @@ func (r *Reader) Next() ([]byte, Packet, error) {
 	if r.pcap != nil {
 		p.Offset = r.off
 		data, ci, err := r.pcap.ZeroCopyReadPacketData()
+		if err == io.EOF && r.count.n > r.off {
+			// pcapgo says EOF both at a record boundary and when a
+			// record's header is whole but its data is missing; at the
+			// end of input the whole file has been read, so bytes past
+			// the last complete record mean it was cut.
+			err = fmt.Errorf("capture ends inside a packet record (file truncated, %d bytes after the last complete record)", r.count.n-r.off)
+		}
 		if err != nil {
 			return nil, p, r.fault(err, p.Offset, true)
 		}

@@ -1,0 +1,38 @@
+# streamx: make build | make test | make bench | make golden | make sample
+GO      ?= go
+BIN     ?= bin/streamx
+export CGO_ENABLED ?= 0
+
+.PHONY: build test test-short vet bench golden sample fuzz clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/streamx
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite: unit, golden, synthetic, the public-capture conformance
+# tests (skipped with a message when ../shared/pcaps/real is absent) and the
+# race detector over the concurrent parts.
+test: vet
+	$(GO) test -count=1 ./...
+	CGO_ENABLED=1 $(GO) test -count=1 -race ./engine/... ./flowtable/... ./assembler/... ./sink/... ./manifest/... ./extractors/...
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	./bench/run.sh
+
+# Regenerate golden outputs after a deliberate change; review the diff.
+golden:
+	$(GO) run ./cmd/streamx-gencap -cases testdata/synthetic
+	$(GO) test ./cmd/streamx -run TestGolden -update
+
+# The README's first command: the main job on the bundled sample capture.
+sample: build
+	rm -rf out/sample
+	$(BIN) extract testdata/real/sample/capture.pcap -o out/sample
+
+clean:
+	rm -rf bin out bench/work
