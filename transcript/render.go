@@ -277,7 +277,7 @@ func Escape(s string) string {
 		}
 		if c >= 0x80 {
 			rn, size := utf8.DecodeRuneInString(s[i:])
-			if rn != utf8.RuneError && rn >= 0xa0 {
+			if rn != utf8.RuneError && rn >= 0xa0 && !bidi(rn) {
 				out = append(out, s[i:i+size]...)
 				i += size
 				continue
@@ -287,4 +287,10 @@ func Escape(s string) string {
 		i++
 	}
 	return string(out)
+}
+
+// bidi reports the invisible direction controls that make "gpj.exe" read
+// as "exe.jpg"; Escape shows them as bytes.
+func bidi(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
