@@ -48,6 +48,13 @@ type inputFlags struct {
 
 func (in *inputFlags) config() (engine.Config, error) {
 	var cfg engine.Config
+	if strings.TrimSpace(in.Filter) != "" {
+		f, err := filter.Parse(in.Filter)
+		if err != nil {
+			return cfg, usageErr("%v", err)
+		}
+		cfg.Filter = f
+	}
 	for _, name := range in.Captures {
 		if name == "-" {
 			continue
@@ -59,13 +66,6 @@ func (in *inputFlags) config() (engine.Config, error) {
 		if st.IsDir() {
 			return cfg, usageErr("%s is a directory, not a capture file", name)
 		}
-	}
-	if strings.TrimSpace(in.Filter) != "" {
-		f, err := filter.Parse(in.Filter)
-		if err != nil {
-			return cfg, usageErr("%v", err)
-		}
-		cfg.Filter = f
 	}
 	cfg.Inputs = in.Captures
 	cfg.Strict = in.Strict
