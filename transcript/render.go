@@ -57,9 +57,21 @@ type Renderer struct {
 	Resp   netip.AddrPort
 	Err    error
 
-	last    int // direction of the open block, -1 none
-	midLine bool
-	buf     []byte
+	// FullBinary shows binary data escaped byte by byte in the ascii
+	// format; by default a run of binary chunks shows its first bytes and a
+	// line saying how many more there are and where (RawNames).
+	FullBinary bool
+	// RawNames name the byte-faithful files of each direction, for the
+	// binary summaries.
+	RawNames [2]string
+
+	last     int // direction of the open block, -1 none
+	midLine  bool
+	buf      []byte
+	binLen   int64 // bytes in the open binary run
+	binShown int64
+	binOff   int64
+	binDir   int
 }
 
 // New returns a Renderer for a conversation between orig and resp.
@@ -90,6 +102,7 @@ func (r *Renderer) Comment(format string, args ...any) {
 	if r.Format == Raw {
 		return
 	}
+	r.endBinary()
 	r.closeLine()
 	r.buf = append(r.buf, "# "...)
 	r.buf = fmt.Appendf(r.buf, format, args...)
@@ -138,8 +151,16 @@ func (r *Renderer) Data(dir int, data []byte, off int64, ts time.Time) {
 		_, r.Err = r.W.Write(data)
 		return
 	}
+	bin := r.Format == ASCII && !r.FullBinary && Binary(data)
+	if !bin || dir != r.last {
+		r.endBinary()
+	}
 	if dir != r.last {
 		r.blockHeader(dir, off, ts)
+	}
+	if bin && r.binLen > 0 {
+		r.binLen += int64(len(data))
+		return
 	}
 	if r.Color {
 		if dir == 0 {
@@ -148,9 +169,13 @@ func (r *Renderer) Data(dir int, data []byte, off int64, ts time.Time) {
 			r.buf = append(r.buf, colorResp...)
 		}
 	}
-	if r.Format == Hex {
+	switch {
+	case r.Format == Hex:
 		r.hex(dir, data, off)
-	} else {
+	case bin:
+		r.binDir = dir
+		r.binary(dir, data, off)
+	default:
 		r.ascii(data)
 	}
 	if r.Color {
@@ -159,31 +184,112 @@ func (r *Renderer) Data(dir int, data []byte, off int64, ts time.Time) {
 	r.flush()
 }
 
-func (r *Renderer) ascii(data []byte) {
-	for i := 0; i < len(data); i++ {
-		c := data[i]
+// byte classes for the ascii format
+const (
+	clPrint = iota
+	clNewline
+	clCR
+	clEscape
+)
+
+var class = func() (t [256]uint8) {
+	for i := range t {
 		switch {
-		case c == '\n':
-			r.buf = append(r.buf, '\n')
-			r.midLine = false
-			if len(r.buf) > 3000 {
+		case i == '\n':
+			t[i] = clNewline
+		case i == '\r':
+			t[i] = clCR
+		case i == '\t' || (i >= 0x20 && i < 0x7f):
+			t[i] = clPrint
+		default:
+			t[i] = clEscape
+		}
+	}
+	return
+}()
+
+func (r *Renderer) ascii(data []byte) {
+	for i := 0; i < len(data); {
+		// a run of printable bytes in one append
+		j := i
+		for j < len(data) && class[data[j]] == clPrint {
+			j++
+		}
+		if j > i {
+			r.buf = append(r.buf, data[i:j]...)
+			r.midLine = true
+			i = j
+			if len(r.buf) > 32<<10 {
 				r.flush()
 			}
 			continue
-		case c == '\r' && i+1 < len(data) && data[i+1] == '\n':
-			continue
-		case c == '\t' || (c >= 0x20 && c < 0x7f):
-			r.buf = append(r.buf, c)
-		case c == '\r':
+		}
+		c := data[i]
+		switch class[c] {
+		case clNewline:
+			r.buf = append(r.buf, '\n')
+			r.midLine = false
+		case clCR:
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+				continue
+			}
 			r.buf = append(r.buf, `\r`...)
+			r.midLine = true
 		default:
 			r.buf = append(r.buf, '\\', 'x', hexdigits[c>>4], hexdigits[c&15])
+			r.midLine = true
 		}
-		r.midLine = true
-		if len(r.buf) > 3000 {
-			r.flush()
+		i++
+	}
+	if len(r.buf) > 32<<10 {
+		r.flush()
+	}
+}
+
+// Binary reports whether a chunk looks like binary data rather than text:
+// control characters (other than tab, CR, LF) in more than 1 byte in 20, or
+// a third of bytes above 0x7f without being UTF-8.
+func Binary(data []byte) bool {
+	var ctrl, high int
+	for _, c := range data {
+		switch {
+		case c >= 0x80:
+			high++
+		case class[c] == clEscape:
+			ctrl++
 		}
 	}
+	return ctrl*20 > len(data) || (high*3 > len(data) && !utf8.Valid(data))
+}
+
+// binaryPreview is how much of a binary run the ascii format shows before
+// summarising the rest.
+const binaryPreview = 64
+
+func (r *Renderer) binary(dir int, data []byte, off int64) {
+	if r.binLen == 0 {
+		n := min(len(data), binaryPreview)
+		r.ascii(data[:n])
+		r.binOff, r.binShown = off, int64(n)
+	}
+	r.binLen += int64(len(data))
+}
+
+// endBinary writes the summary of a binary run, if one is open.
+func (r *Renderer) endBinary() {
+	if r.binLen == 0 {
+		return
+	}
+	if hidden := r.binLen - r.binShown; hidden > 0 {
+		r.closeLine()
+		r.buf = fmt.Appendf(r.buf, "[... %d more bytes of binary data, offsets %d-%d", hidden, r.binOff+r.binShown, r.binOff+r.binLen-1)
+		if name := r.RawNames[r.binDir]; name != "" {
+			r.buf = fmt.Appendf(r.buf, ", in %s", name)
+		}
+		r.buf = append(r.buf, "]\n"...)
+	}
+	r.binLen, r.binShown = 0, 0
 }
 
 const hexdigits = "0123456789abcdef"
@@ -222,6 +328,17 @@ func (r *Renderer) hex(dir int, data []byte, off int64) {
 	}
 }
 
+// Flush writes out what is pending (an open binary run's summary). Call it
+// when the conversation is over.
+func (r *Renderer) Flush() {
+	if r.Format == Raw {
+		return
+	}
+	r.endBinary()
+	r.closeLine()
+	r.flush()
+}
+
 // Gap marks n bytes missing from direction dir at offset off.
 func (r *Renderer) Gap(dir int, off, n int64, ts time.Time) {
 	if r.Format == Raw {
@@ -241,6 +358,7 @@ func (r *Renderer) End(dir int, reason string, ts time.Time) {
 }
 
 func (r *Renderer) note(dir int, ts time.Time, msg string) {
+	r.endBinary()
 	r.closeLine()
 	if r.last != -1 {
 		r.buf = append(r.buf, '\n')

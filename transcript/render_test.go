@@ -70,3 +70,32 @@ func TestEscape(t *testing.T) {
 		t.Errorf("Escape: %q", got)
 	}
 }
+
+func TestBinarySummary(t *testing.T) {
+	var b bytes.Buffer
+	rd := New(&b, ASCII, false, o, r)
+	rd.RawNames = [2]string{"x.orig", "x.resp"}
+	bin := make([]byte, 1000)
+	for i := range bin {
+		bin[i] = byte(i * 7)
+	}
+	rd.Data(1, []byte("HTTP/1.1 200 OK\r\n\r\n"), 0, ts)
+	rd.Data(1, bin, 19, ts)
+	rd.Data(1, bin, 1019, ts)
+	rd.Data(0, []byte("GET /next HTTP/1.1\r\n"), 0, ts)
+	rd.Flush()
+	out := b.String()
+	if !strings.Contains(out, "[... 1936 more bytes of binary data, offsets 83-2018, in x.resp]") {
+		t.Errorf("no summary:\n%s", out)
+	}
+	if !strings.Contains(out, "GET /next") || strings.Count(out, "\\x") > 64 {
+		t.Errorf("preview too long or text lost:\n%s", out)
+	}
+	b.Reset()
+	rd = New(&b, ASCII, false, o, r)
+	rd.FullBinary = true
+	rd.Data(1, bin, 0, ts)
+	if strings.Contains(b.String(), "more bytes") || strings.Count(b.String(), "\\x") < 500 {
+		t.Error("FullBinary did not show every byte")
+	}
+}

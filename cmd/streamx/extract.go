@@ -27,6 +27,7 @@ type extractCmd struct {
 	Force            bool   `help:"Write into a non-empty output folder (existing files are never overwritten)."`
 	NoTranscripts    bool   `help:"Do not write transcripts (raw per-direction files and the combined text)."`
 	TranscriptFormat string `default:"ascii" enum:"ascii,hex" help:"Format of the combined transcript: ascii (non-printables escaped) or hex."`
+	TranscriptBinary string `default:"summary" enum:"summary,full" help:"Binary data in the ascii transcript: summary (its first 64 bytes and where the rest is in the raw file) or full (every byte escaped)."`
 	MaxOpenFiles     int    `default:"256" help:"Output files held open at once; the least recently written is closed and reopened later."`
 	MaxFileSize      int64  `default:"0" help:"Carved files larger than this many bytes are cut and marked truncated (0: no limit)."`
 	RedactPasswords  bool   `help:"Mask passwords (FTP PASS, HTTP Basic) in the logs."`
@@ -84,7 +85,7 @@ func (c *extractCmd) Run(e *env) error {
 	}
 	pool := fdpool.New(c.MaxOpenFiles / 2)
 	tf, _ := transcript.ParseFormat(c.TranscriptFormat)
-	tw := &transcripts.Writer{Dir: tdir, Format: tf, Pool: pool}
+	tw := &transcripts.Writer{Dir: tdir, Format: tf, Pool: pool, FullBinary: c.TranscriptBinary == "full"}
 
 	logs := extractors.NewLogs(c.Output)
 	defer logs.Close()

@@ -18,6 +18,7 @@ type followCmd struct {
 	Format    string `default:"ascii" enum:"ascii,hex,raw" help:"ascii (non-printable bytes escaped), hex (offset, hex and ASCII), raw (the bytes as sent)."`
 	Side      string `default:"both" enum:"both,orig,resp" help:"Print both sides, or only what the originator (orig) or the responder (resp) sent."`
 	Color     string `default:"auto" enum:"auto,always,never" help:"Colour the two sides (originator red, responder blue). auto: on a terminal, unless NO_COLOR is set."`
+	Binary    string `default:"summary" enum:"summary,full" help:"Binary data in the ascii format: summary (first 64 bytes, then how many more) or full (every byte escaped)."`
 	Quiet     bool   `short:"q" help:"No closing summary on stderr."`
 }
 
@@ -70,6 +71,7 @@ func (c *followCmd) Run(e *env) error {
 		}
 		found++
 		r := transcript.New(out, format, color, cn.Orig, cn.Resp)
+		r.FullBinary = c.Binary == "full"
 		r.Comment("stream %d (%s): %s -> %s", cn.Index, cn.UID, cn.Orig, cn.Resp)
 		return &follower{r: r, side: c.Side}
 	}

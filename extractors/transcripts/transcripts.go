@@ -23,6 +23,9 @@ import (
 type Writer struct {
 	Dir    string
 	Format transcript.Format // of the combined transcript (ascii or hex)
+	// FullBinary escapes binary data byte by byte in the ascii transcript
+	// instead of summarising it (the raw files always hold every byte).
+	FullBinary bool
 	Pool   *fdpool.Pool
 
 	Files int   // files written
@@ -99,6 +102,8 @@ func (c *Conn) renderer() *transcript.Renderer {
 		c.Paths.Text = c.base + ".txt"
 		cn := c.s.Conn
 		c.r = transcript.New(f, c.w.Format, false, cn.Orig, cn.Resp)
+		c.r.FullBinary = c.w.FullBinary
+		c.r.RawNames = [2]string{c.base + ".orig", c.base + ".resp"}
 		c.r.Comment("streamx transcript of %s (tcp.stream %d)", cn.UID, cn.Index)
 		c.r.Comment("originator %s  ->  responder %s (originator chosen by %s)", cn.Orig, cn.Resp, cn.OrigBy)
 		c.r.Comment("first packet %s", cn.First.UTC().Format(time.RFC3339Nano))
