@@ -250,7 +250,13 @@ func (r *Renderer) ascii(data []byte) {
 // Binary reports whether a chunk looks like binary data rather than text:
 // control characters (other than tab, CR, LF) in more than 1 byte in 20, or
 // a third of bytes above 0x7f without being UTF-8.
+//
+// Only the first 256 bytes are looked at: enough to tell, and cheap on the
+// per-chunk path.
 func Binary(data []byte) bool {
+	if len(data) > 256 {
+		data = data[:256]
+	}
 	var ctrl, high int
 	for _, c := range data {
 		switch {

@@ -28,7 +28,7 @@ type extractCmd struct {
 	NoTranscripts    bool   `help:"Do not write transcripts (raw per-direction files and the combined text)."`
 	TranscriptFormat string `default:"ascii" enum:"ascii,hex" help:"Format of the combined transcript: ascii (non-printables escaped) or hex."`
 	TranscriptBinary string `default:"summary" enum:"summary,full" help:"Binary data in the ascii transcript: summary (its first 64 bytes and where the rest is in the raw file) or full (every byte escaped)."`
-	MaxOpenFiles     int    `default:"256" help:"Output files held open at once; the least recently written is closed and reopened later."`
+	MaxOpenFiles     int    `default:"1024" help:"Output files held open at once (transcripts and carved files share them); the least recently written is closed and reopened later."`
 	MaxFileSize      int64  `default:"0" help:"Carved files larger than this many bytes are cut and marked truncated (0: no limit)."`
 	RedactPasswords  bool   `help:"Mask passwords (FTP PASS, HTTP Basic) in the logs."`
 	KeepEncoded      bool   `help:"HTTP: also keep each body as sent (compressed), beside the decoded file."`

@@ -20,7 +20,7 @@ import (
 // Pool bounds the open files.
 type Pool struct {
 	Max     int // open descriptors at most (default 128)
-	BufSize int // write buffer per open file (default 32 KiB)
+	BufSize int // write buffer per open file (default 16 KiB)
 
 	head, tail *File
 	open       int
@@ -45,7 +45,7 @@ func New(max int) *Pool {
 	if max <= 0 {
 		max = 128
 	}
-	return &Pool{Max: max, BufSize: 32 << 10, all: map[*File]struct{}{}}
+	return &Pool{Max: max, BufSize: 16 << 10, all: map[*File]struct{}{}}
 }
 
 const createFlags = os.O_WRONLY | os.O_APPEND | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
