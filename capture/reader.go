@@ -71,6 +71,7 @@ type Reader struct {
 	Gzip   bool
 
 	closer io.Closer
+	src    io.Reader // what Interrupt may close
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
 	link   layers.LinkType
@@ -83,7 +84,11 @@ type Reader struct {
 // Open opens a capture file by name; "-" reads standard input.
 func Open(name string) (*Reader, error) {
 	if name == "-" {
-		r, err := NewReader(os.Stdin, "<stdin>")
+		in := stdin()
+		r, err := NewReader(in, "<stdin>")
+		if r != nil {
+			r.src = in
+		}
 		return r, err
 	}
 	f, err := os.Open(name)
@@ -95,8 +100,17 @@ func Open(name string) (*Reader, error) {
 		f.Close()
 		return nil, err
 	}
-	r.closer = f
+	r.closer, r.src = f, f
 	return r, nil
+}
+
+// Interrupt makes a Next blocked on input (a pipe, standard input) return:
+// it closes what the Reader reads from. Safe to call from another
+// goroutine; the Reader is unusable afterwards.
+func (r *Reader) Interrupt() {
+	if c, ok := r.src.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 const (

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamx/streamx/assembler"
@@ -151,6 +152,22 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	var doneBytes int64
 	var runErr error
 	why := "end-of-input"
+	// A cancelled context must also stop a read that is blocked waiting
+	// for input (a pipe, standard input): the watcher closes the input.
+	var current atomic.Pointer[capture.Reader]
+	var stopped atomic.Bool
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go func() {
+		select {
+		case <-ctx.Done():
+			stopped.Store(true)
+			if cr := current.Load(); cr != nil {
+				cr.Interrupt()
+			}
+		case <-watchDone:
+		}
+	}()
 files:
 	for fi, name := range cfg.Inputs {
 		fs := FileSummary{Name: name}
@@ -166,9 +183,20 @@ files:
 			continue
 		}
 		fs.Format, fs.Gzip = string(cr.Format), cr.Gzip
+		current.Store(cr)
+		if stopped.Load() {
+			cr.Interrupt()
+		}
 		for {
 			data, cp, err := cr.Next()
 			if err != nil {
+				if stopped.Load() {
+					sum.Interrupted = true
+					why = "interrupted"
+					cr.Close()
+					sum.Files = append(sum.Files, fs)
+					break files
+				}
 				if err != io.EOF {
 					fs.Err = err.Error()
 					sum.Faults = append(sum.Faults, err)
@@ -182,7 +210,7 @@ files:
 			sum.Packets++
 			sum.Bytes += uint64(len(data))
 			if sum.Packets&0xfff == 0 {
-				if ctx.Err() != nil {
+				if stopped.Load() {
 					sum.Interrupted = true
 					why = "interrupted"
 					cr.Close()

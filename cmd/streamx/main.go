@@ -108,6 +108,12 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		go func() {
+			// After the first Ctrl-C the run winds down; a second one
+			// kills it the ordinary way.
+			<-ctx.Done()
+			stop()
+		}()
 		e.ctx = ctx
 		if err := kctx.Run(e); err != nil {
 			fmt.Fprintln(e.stderr, "streamx:", err)

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package capture
+
+import "os"
+
+func stdin() *os.File { return os.Stdin }
