@@ -1,4 +1,3 @@
-// Package ftp is the FTP extractor (stub: being written).
 package ftp
 
 import (
@@ -6,7 +5,9 @@ import (
 	"github.com/streamx/streamx/extractors"
 )
 
-// Protocol is the FTP extractor.
+// Protocol is the FTP extractor. It has no state of its own: each control
+// connection gets its own handler, and what they share (sink, logs,
+// expectations, options) comes from the extractors.Env.
 type Protocol struct{}
 
 // New returns the FTP extractor.
@@ -15,5 +16,7 @@ func New() *Protocol { return &Protocol{} }
 // Service implements extractors.Protocol.
 func (*Protocol) Service() string { return "ftp" }
 
-// New implements extractors.Protocol.
-func (*Protocol) New(s *engine.Session, env *extractors.Env) engine.Handler { return nil }
+// New implements extractors.Protocol: the handler of a control connection.
+func (*Protocol) New(s *engine.Session, env *extractors.Env) engine.Handler {
+	return newControl(s, envOutputs{env: env}, env.Options.RedactPasswords)
+}
