@@ -50,6 +50,10 @@ type Config struct {
 	// NewHandler makes the consumer of a connection; nil or a nil result
 	// means the connection's bytes are only counted.
 	NewHandler func(s *Session) Handler
+	// Packet, if set, sees every decoded packet that passed the filter (all
+	// protocols, not only TCP), before the flow table. p is reused: copy
+	// what you keep. For statistics (hosts, conversations, protocols).
+	Packet func(p *decode.Packet)
 	// Transition is told every change of a connection's state.
 	Transition func(c *flowtable.Conn, from, to flowtable.State, ts time.Time)
 	// Closed is told each finished connection, after its handler's Close.
@@ -239,6 +243,9 @@ files:
 			if cfg.Filter != nil && !cfg.Filter.Match(&pkt) {
 				sum.Filtered++
 				continue
+			}
+			if cfg.Packet != nil {
+				cfg.Packet(&pkt)
 			}
 			switch pkt.Proto {
 			case decode.ProtoTCP:
