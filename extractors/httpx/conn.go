@@ -45,8 +45,9 @@ type Protocol struct {
 	mpBytes    int64 // multipart bytes buffered, all connections
 	stats      Stats
 
-	// newFiles, if set, replaces the env's sink (tests).
+	// newFiles and logTo, if set, replace the env's sink and log (tests).
 	newFiles func(env *extractors.Env) fileSink
+	logTo    func(r *record) error
 }
 
 // New returns the HTTP extractor.
@@ -142,7 +143,7 @@ func (t *txn) state() string {
 		return "unsolicited"
 	case t.resp == nil:
 		return "no-response"
-	case !t.reqOK || !t.respOK:
+	case !t.reqOK || !t.respOK || t.req.bodyGap > 0 || t.resp.bodyGap > 0:
 		return "truncated"
 	}
 	return "complete"
@@ -423,7 +424,7 @@ func (c *conn) done(m *message, ok bool, reason string, ts time.Time) {
 		}
 		t.respDone, t.respOK = true, ok
 	}
-	if !ok && reason != "" {
+	if !ok && reason != "" && m.headDone {
 		m.flag(reason)
 	}
 	c.flushLog(false)
@@ -441,11 +442,21 @@ func (c *conn) flushLog(all bool) {
 		if c.failed {
 			continue
 		}
-		if err := c.env.Logs.Write("http", c.record(t)); err != nil {
+		if err := c.writeLog(c.record(t)); err != nil {
 			c.fail(err)
 		}
 	}
 	c.txns = c.txns[n:]
+}
+
+func (c *conn) writeLog(r *record) error {
+	if c.p.logTo != nil {
+		return c.p.logTo(r)
+	}
+	if c.env.Logs == nil {
+		return nil
+	}
+	return c.env.Logs.Write("http", r)
 }
 
 // addFile records a closed file under its message's pair.

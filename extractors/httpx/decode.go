@@ -132,7 +132,7 @@ func (d *decoder) run(yield func([]byte) bool) {
 	for _, c := range d.codings {
 		var err error
 		var closer func()
-		r, closer, err = layer(c, r)
+		r, closer, err = layer(c, r, &d.trailing)
 		if closer != nil {
 			closers = append(closers, closer)
 		}
@@ -158,11 +158,6 @@ func (d *decoder) run(yield func([]byte) bool) {
 			return
 		case errors.Is(err, errStopped):
 			return
-		case errors.Is(err, gzip.ErrHeader) && d.out > 0 && len(d.codings) > 0:
-			// gzip reads on for another member; bytes after the last one
-			// that are not gzip are trailing garbage, not a failure.
-			d.trailing++
-			return
 		default:
 			d.err = err
 			return
@@ -171,14 +166,16 @@ func (d *decoder) run(yield func([]byte) bool) {
 }
 
 // layer wraps r in the decompressor of one coding.
-func layer(coding string, r io.Reader) (io.Reader, func(), error) {
+func layer(coding string, r io.Reader, trailing *int64) (io.Reader, func(), error) {
 	switch coding {
 	case "gzip", "x-gzip":
-		z, err := gzip.NewReader(r)
+		br := bufio.NewReader(r)
+		z, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, err
 		}
-		return z, nil, nil
+		z.Multistream(false)
+		return &gzipMembers{br: br, z: z, trailing: trailing}, nil, nil
 	case "deflate":
 		// "deflate" is zlib (RFC 1950) by the letter, raw deflate
 		// (RFC 1951) by many servers: the zlib header says which.
@@ -271,4 +268,39 @@ func (d *decoder) pump(emit func([]byte) bool) {
 			return
 		}
 	}
+}
+
+// gzipMembers reads the gzip members of a body one after the other (RFC
+// 1952 allows several); bytes after the last member that are not one are
+// trailing data, counted, not a failure of what decoded.
+type gzipMembers struct {
+	br       *bufio.Reader
+	z        *gzip.Reader
+	done     bool
+	trailing *int64
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for !g.done {
+		n, err := g.z.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		// End of a member: another one, the end, or trailing bytes.
+		switch rerr := g.z.Reset(g.br); {
+		case rerr == nil:
+			g.z.Multistream(false)
+		case errors.Is(rerr, errStopped):
+			return n, rerr
+		default:
+			g.done = true
+			if rerr != io.EOF {
+				*g.trailing++
+			}
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return 0, io.EOF
 }

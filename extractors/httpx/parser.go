@@ -209,11 +209,9 @@ func (p *parser) Gap(n int64, ts time.Time) {
 	}
 	switch p.st {
 	case stLine:
-		if !p.resync && !p.junk && len(bytes.TrimSpace(p.line)) > 0 {
-			// A start line was being read: that message is lost.
-			m := p.newMessage(ts)
-			p.ev.done(m, false, "gap", ts)
-		}
+		// The direction was in step: the gap holds (at least) the start
+		// of the next message, which is lost.
+		p.lostNext(ts)
 		p.line, p.skip = p.line[:0], false
 		p.startResync()
 	case stHeaders, stTrailers, stChunkSize, stChunkEnd:
@@ -232,6 +230,7 @@ func (p *parser) Gap(n int64, ts time.Time) {
 				// the right offset, whatever the hole.
 				p.finish(true, "", ts)
 				if k < n {
+					p.lostNext(ts)
 					p.startResync()
 				}
 			} else if k < n {
@@ -327,6 +326,18 @@ func (p *parser) unstall(force bool) {
 	}
 }
 
+// lostNext reports the message a gap starting at a message boundary (or
+// a partial start line) swallowed, unless the direction is already out of
+// step. One message is assumed: the pairing of later ones stays aligned
+// when the gap hid exactly one head, the usual case.
+func (p *parser) lostNext(ts time.Time) {
+	if p.resync || p.junk {
+		return
+	}
+	p.lineOff = p.off - int64(len(p.line))
+	p.ev.done(p.newMessage(ts), false, "gap", ts)
+}
+
 func (p *parser) startResync() {
 	if !p.resync {
 		p.resync = true
@@ -371,16 +382,27 @@ func (p *parser) readLine(data []byte, limit int) ([]byte, int, lineStatus) {
 	if len(p.line) == 0 {
 		p.lineOff = p.off
 	}
+	// limit counts the line without its CRLF.
 	i := bytes.IndexByte(data, '\n')
 	if i < 0 {
-		if len(p.line)+len(data) > limit {
+		if len(p.line)+len(data) > limit+1 {
 			p.line = p.line[:0]
 			return nil, len(data), lineLong
 		}
 		p.line = append(p.line, data...)
 		return nil, len(data), lineMore
 	}
-	if len(p.line)+i > limit {
+	n := len(p.line) + i
+	if n > 0 {
+		last := p.line
+		if i > 0 {
+			last = data[:i]
+		}
+		if last[len(last)-1] == '\r' {
+			n--
+		}
+	}
+	if n > limit {
 		p.line = p.line[:0]
 		return nil, i + 1, lineLong
 	}
@@ -492,6 +514,15 @@ func (p *parser) stepLine(data []byte, ts time.Time) int {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return n // blank lines between messages are allowed
 	}
+	if p.resync {
+		// Out of step, a start line may follow a body's last bytes on
+		// the same line ("...</html>HTTP/1.1 200 OK").
+		if i := findStartLine(line, p.role); i > 0 {
+			p.stats.JunkBytes += int64(i)
+			p.lineOff += int64(i)
+			line = line[i:]
+		}
+	}
 	m := p.newMessage(ts)
 	if p.role == requests {
 		// GET /index.html HTTP/1.1
@@ -525,7 +556,7 @@ func (p *parser) stepLine(data []byte, ts time.Time) int {
 	}
 	p.resync = false
 	p.m = m
-	m.hbytes, m.hlines = n, 0
+	m.hbytes, m.hlines = 0, 0
 	p.st = stHeaders
 	return n
 }
@@ -549,10 +580,14 @@ func (p *parser) junkLine(line []byte, ts time.Time) bool {
 func (p *parser) stepHeader(data []byte, ts time.Time) int {
 	m := p.m
 	line, n, ls := p.readLine(data, maxLine)
+	m.hbytes += n
 	if ls == lineMore {
+		if m.hbytes > maxHeaderBytes {
+			p.line = p.line[:0]
+			p.fail("header-too-large", ts)
+		}
 		return n
 	}
-	m.hbytes += n
 	m.hlines++
 	switch {
 	case ls == lineLong:
@@ -685,4 +720,40 @@ func frame(m *message) {
 	if hasCL && len(te) > 0 {
 		m.flag("length-and-chunked")
 	}
+}
+
+// findStartLine returns where a strict start line begins inside line, or
+// -1: a status line ("HTTP/1.1 200 ...") for responses, a known method
+// followed by a target and "HTTP/1.x" for requests.
+func findStartLine(line []byte, r role) int {
+	if r == responses {
+		for i := 0; ; {
+			j := bytes.Index(line[i:], []byte("HTTP/1."))
+			if j < 0 {
+				return -1
+			}
+			if _, ok := parseStatusLine(line[i+j:], true); ok {
+				return i + j
+			}
+			i += j + 1
+		}
+	}
+	if !bytes.HasSuffix(bytes.TrimRight(line, " \t"), []byte("HTTP/1.1")) && !bytes.HasSuffix(bytes.TrimRight(line, " \t"), []byte("HTTP/1.0")) {
+		return -1
+	}
+	best := -1
+	for m := range knownMethods {
+		for i := 0; ; {
+			j := bytes.Index(line[i:], []byte(m+" "))
+			if j < 0 {
+				break
+			}
+			if _, ok := parseRequestLine(line[i+j:], true); ok && (best < 0 || i+j < best) {
+				best = i + j
+				break
+			}
+			i += j + 1
+		}
+	}
+	return best
 }

@@ -439,7 +439,8 @@ func urlBasename(target string) string {
 		}
 		p = rest[j:]
 	}
-	if p == "" || strings.HasSuffix(p, "/") {
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+		// "*", an authority ("example.com:443"), a directory
 		return ""
 	}
 	base := p[strings.LastIndexByte(p, '/')+1:]
