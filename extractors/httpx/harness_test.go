@@ -106,7 +106,7 @@ func (f *memFile) Gap(n int64) {
 }
 
 func (f *memFile) SetLastTS(time.Time) {}
-func (f *memFile) FUID() string       { return f.fuid }
+func (f *memFile) FUID() string        { return f.fuid }
 
 func (f *memFile) Close(st sink.State, reason string) (manifest.Entry, error) {
 	if f.closed {
@@ -152,15 +152,15 @@ type ev struct {
 	closed bool
 }
 
-func D(dir int, s string) ev         { return ev{dir: dir, data: s} }
-func G(dir int, n int64) ev          { return ev{dir: dir, gap: n, isGap: true} }
-func E(dir int, reason string) ev    { return ev{dir: dir, end: reason, isEnd: true} }
-func req(lines ...string) string     { return head(lines...) }
-func rsp(lines ...string) string     { return head(lines...) }
-func head(lines ...string) string    { return strings.Join(lines, "\r\n") + "\r\n\r\n" }
-func get(path string) string         { return req("GET "+path+" HTTP/1.1", "Host: h") }
-func ok(body string) string          { return okType(body, "") }
-func clen(body string) string        { return fmt.Sprintf("Content-Length: %d", len(body)) }
+func D(dir int, s string) ev      { return ev{dir: dir, data: s} }
+func G(dir int, n int64) ev       { return ev{dir: dir, gap: n, isGap: true} }
+func E(dir int, reason string) ev { return ev{dir: dir, end: reason, isEnd: true} }
+func req(lines ...string) string  { return head(lines...) }
+func rsp(lines ...string) string  { return head(lines...) }
+func head(lines ...string) string { return strings.Join(lines, "\r\n") + "\r\n\r\n" }
+func get(path string) string      { return req("GET "+path+" HTTP/1.1", "Host: h") }
+func ok(body string) string       { return okType(body, "") }
+func clen(body string) string     { return fmt.Sprintf("Content-Length: %d", len(body)) }
 func okType(body, ctype string) string {
 	lines := []string{"HTTP/1.1 200 OK", clen(body)}
 	if ctype != "" {
