@@ -176,39 +176,41 @@ func (a *Assembler) Packet(c *flowtable.Conn, d int, t *layers.TCP, ts time.Time
 	if ts.After(a.now) {
 		a.now = ts
 	}
-	cn := a.connOf(c)
-	ds := &cn.dirs[d]
 	n := len(t.Payload)
-	if !t.SYN && !t.FIN && !t.RST && n == 0 {
+	if n == 0 {
+		// SYN, FIN, RST and bare ACKs are the flow table's business; only
+		// bytes are assembled. A connection that never carries a byte
+		// never costs a tcpassembly stream or a handler until it ends.
 		a.maybeTick()
 		return
 	}
+	cn := a.connOf(c)
+	ds := &cn.dirs[d]
 	if ds.ended {
-		if n > 0 {
-			a.Stats.AfterEnd++
-		}
+		a.Stats.AfterEnd++
 		return
 	}
 	seq, syn, fin, rst := t.Seq, t.SYN, t.FIN, t.RST
 	if !ds.started {
-		switch {
-		case t.SYN:
-			ds.seq0 = t.Seq + 1
-		case n > 0:
+		if fd := &c.Dirs[d]; fd.SawSYN {
+			ds.seq0 = fd.ISN + 1
+			if !syn {
+				// tcpassembly learns where the stream starts from a
+				// SYN; the real one carried nothing and was not passed.
+				a.synthetic(cn, d, ds.seq0-1, 0x02, ts)
+			}
+		} else {
 			// Joined mid-stream: start at this segment.
 			ds.midstream = true
 			a.Stats.Midstream++
-			ds.seq0 = t.Seq
-			t.SYN, t.Seq = true, t.Seq-1
-		default:
-			a.maybeTick()
-			return // a bare FIN/RST before anything: nothing to assemble
+			ds.seq0 = seq
+			t.SYN, t.Seq = true, seq-1
 		}
 		ds.started = true
 		ds.hiSeen = ds.seq0
 		a.Stats.Streams++
 	}
-	if end := seq + uint32(n); n > 0 && int32(end-ds.hiSeen) > 0 {
+	if end := seq + uint32(n); int32(end-ds.hiSeen) > 0 {
 		ds.hiSeen = end
 	}
 	// FIN and RST do not end the stream here: whether the receiver took
@@ -222,6 +224,31 @@ func (a *Assembler) Packet(c *flowtable.Conn, d int, t *layers.TCP, ts time.Time
 	t.SYN, t.Seq, t.FIN, t.RST = syn, seq, fin, rst
 	a.track(cn, d)
 	a.maybeTick()
+}
+
+// synthetic hands tcpassembly a header-only segment of direction d with
+// the given sequence number and flags (0x02 SYN, 0x11 FIN+ACK). It is a
+// real header, decoded: tcpassembly keys on the layer's raw port bytes,
+// which only DecodeFromBytes sets.
+func (a *Assembler) synthetic(cn *conn, d int, seq uint32, flags byte, ts time.Time) {
+	sp, dp := cn.c.Orig.Port(), cn.c.Resp.Port()
+	if d == 1 {
+		sp, dp = dp, sp
+	}
+	h := a.synthHdr[:]
+	clear(h)
+	binary.BigEndian.PutUint16(h[0:], sp)
+	binary.BigEndian.PutUint16(h[2:], dp)
+	binary.BigEndian.PutUint32(h[4:], seq)
+	h[12] = 5 << 4
+	h[13] = flags
+	t := &a.synth
+	if err := t.DecodeFromBytes(h, gopacket.NilDecodeFeedback); err != nil {
+		panic("assembler: synthetic segment does not decode: " + err.Error())
+	}
+	a.cur = cn
+	a.asm.AssembleWithTimestamp(flow(cn.c.Index, d), t, ts)
+	a.cur = nil
 }
 
 // track keeps count of the directions holding data behind a hole.
@@ -307,27 +334,7 @@ func (a *Assembler) endDir(cn *conn, d int, reason string) {
 		a.gap(cn, d, held, a.now)
 	}
 	ds.endReason = reason
-	// A real header, decoded: tcpassembly keys on the layer's raw port
-	// bytes, which only DecodeFromBytes sets.
-	orig, resp := cn.c.Orig, cn.c.Resp
-	sp, dp := orig.Port(), resp.Port()
-	if d == 1 {
-		sp, dp = dp, sp
-	}
-	h := a.synthHdr[:]
-	clear(h)
-	binary.BigEndian.PutUint16(h[0:], sp)
-	binary.BigEndian.PutUint16(h[2:], dp)
-	binary.BigEndian.PutUint32(h[4:], ds.seq0+uint32(ds.off))
-	h[12] = 5 << 4
-	h[13] = 0x11 // FIN, ACK
-	t := &a.synth
-	if err := t.DecodeFromBytes(h, gopacket.NilDecodeFeedback); err != nil {
-		panic("assembler: synthetic FIN does not decode: " + err.Error())
-	}
-	a.cur = cn
-	a.asm.AssembleWithTimestamp(flow(cn.c.Index, d), t, a.now)
-	a.cur = nil
+	a.synthetic(cn, d, ds.seq0+uint32(ds.off), 0x11, a.now)
 	if !ds.ended {
 		// tcpassembly had no stream (it already completed it): end here.
 		ds.ended = true
