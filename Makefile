@@ -3,7 +3,9 @@ GO      ?= go
 BIN     ?= bin/streamx
 export CGO_ENABLED ?= 0
 
-.PHONY: build test test-short vet bench golden sample fuzz clean
+.PHONY: build test test-short vet lint bench golden sample fuzz clean
+
+STATICCHECK ?= $(shell command -v staticcheck || echo $$(go env GOPATH)/bin/staticcheck)
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/streamx
@@ -11,10 +13,14 @@ build:
 vet:
 	$(GO) vet ./...
 
+# staticcheck is installed by .ci/run (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)
+lint: vet
+	@if [ -x "$(STATICCHECK)" ]; then $(STATICCHECK) ./...; else echo "staticcheck not installed: skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"; fi
+
 # The whole suite: unit, golden, synthetic, the public-capture conformance
 # tests (skipped with a message when ../shared/pcaps/real is absent) and the
 # race detector over the concurrent parts.
-test: vet
+test: lint
 	$(GO) test -count=1 ./...
 	CGO_ENABLED=1 $(GO) test -count=1 -race ./engine/... ./flowtable/... ./assembler/... ./sink/... ./manifest/... ./extractors/...
 

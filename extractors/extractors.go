@@ -59,7 +59,6 @@ type Logs struct {
 	dir  string
 	mu   sync.Mutex
 	logs map[string]*manifest.Writer
-	err  error
 }
 
 // NewLogs returns the logs of folder dir.

@@ -154,8 +154,7 @@ func TestIdleExpiryAndEviction(t *testing.T) {
 	tb := New(Options{IdleTimeout: time.Minute, MaxConns: 2}, r)
 	feed(t, tb, []seg{{true, S, 100, 0, 0}})
 	// a second connection two minutes later expires the first
-	var p decode.Packet
-	p = decode.Packet{TS: t0.Add(2 * time.Minute), IPVer: 4, Proto: decode.ProtoTCP, Flags: S,
+	p := decode.Packet{TS: t0.Add(2 * time.Minute), IPVer: 4, Proto: decode.ProtoTCP, Flags: S,
 		Src: cli.Addr(), SrcPort: 40001, Dst: srv.Addr(), DstPort: 80}
 	tb.Packet(&p)
 	if len(r.closed) != 1 || r.closed[0].EndReason != "idle-timeout" || r.closed[0].State != StateExpired {

@@ -120,7 +120,6 @@ type tsharkStream struct {
 	index  int
 	nodes  [2]string // "addr:port" as tshark prints them
 	data   [2][]byte
-	frames int
 }
 
 // tsharkFollow runs tshark's follow,tcp,raw on the given streams.
