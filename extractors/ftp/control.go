@@ -103,6 +103,7 @@ type control struct {
 	failures   int
 	cwd        string // "" while unknown
 	ascii      bool
+	mode, stru string // MODE and STRU in force when not S and F
 	rest       int64
 	restCmd    *command
 	sizes      []sizeInfo
@@ -519,6 +520,18 @@ func (c *control) onPair(cmd *command, r *reply, ts time.Time) {
 		if r.Code >= 400 {
 			c.ascii = cmd.prevType
 		}
+	case "MODE", "STRU":
+		if ok {
+			v := strings.ToUpper(strings.TrimSpace(cmd.arg))
+			if v == "S" || v == "F" {
+				v = ""
+			}
+			if cmd.verb == "MODE" {
+				c.mode = v
+			} else {
+				c.stru = v
+			}
+		}
 	case "REST":
 		if r.Code >= 400 {
 			if c.restCmd == cmd {
@@ -669,12 +682,19 @@ func (c *control) bind(t *transfer, ch *channel) {
 // newData is the Expectation's New: the handler of the data connection
 // that reached the endpoint. nil leaves the connection to the
 // transcripts (its session is over).
+//
+// The Mux asks at the connection's first segment that reaches the
+// assembler. A connection that comes after its transfer was finished, or
+// after the control connection closed (a connection that never carried a
+// byte may be handed over only when it ends), is late: whatever it carries
+// is saved and logged as data no transfer claimed.
 func (ch *channel) newData(s *engine.Session) engine.Handler {
 	c := ch.c
-	if c.closed || c.failed || ch.data != nil || (ch.xfer != nil && ch.xfer.done) {
+	if c.failed || ch.data != nil {
 		return nil
 	}
 	d := &dataConn{c: c, ch: ch, es: s, uid: s.Conn.UID, id: connID(s)}
+	d.late = c.closed || (ch.xfer != nil && ch.xfer.done)
 	ch.data = d
 	c.dataOpen++
 	for i, x := range c.chans {
@@ -683,9 +703,13 @@ func (ch *channel) newData(s *engine.Session) engine.Handler {
 			break
 		}
 	}
-	c.textf(s.Conn.First, "** data connection %s %s -> %s reached the endpoint announced by %s",
-		d.uid, s.Conn.Orig, s.Conn.Resp, ch.verb)
-	if ch.xfer != nil {
+	late := ""
+	if d.late {
+		late = " (late: its transfer or session had already ended)"
+	}
+	c.textf(s.Conn.First, "** data connection %s %s -> %s reached the endpoint announced by %s%s",
+		d.uid, s.Conn.Orig, s.Conn.Resp, ch.verb, late)
+	if ch.xfer != nil && !d.late {
 		d.bound()
 	}
 	return d

@@ -15,6 +15,9 @@ import (
 // still gets that file, under the generic name.
 const maxHold = 256 << 10
 
+// maxHeldEvents bounds the number of held events (gaps carry no bytes).
+const maxHeldEvents = 1024
+
 // held is one event kept while the data connection is not bound.
 type held struct {
 	dir  int
@@ -37,6 +40,7 @@ type dataConn struct {
 	id  manifest.ConnID
 
 	isBound  bool
+	late     bool // matched after its transfer or session ended: never bound
 	finished bool // unbound: files closed, logged
 	closed   bool
 
@@ -74,40 +78,54 @@ func (d *dataConn) fail(err error) {
 func (d *dataConn) Data(s *engine.Session, dir int, data []byte, off int64, ts time.Time) {
 	d.seen[dir] += int64(len(data))
 	d.touch(ts)
-	if d.failed() || len(data) == 0 {
-		return
+	if len(data) > 0 {
+		d.event(dir, data, 0, ts)
 	}
-	if d.isBound {
-		d.put(dir, data, 0, ts)
-		return
-	}
-	if d.files[dir] == nil && d.heldBytes+len(data) > maxHold {
-		d.spill(dir, ts)
-	}
-	if d.files[dir] != nil {
-		d.write(dir, data, ts)
-		return
-	}
-	d.held = append(d.held, held{dir: dir, data: append([]byte(nil), data...), ts: ts})
-	d.heldBytes += len(data)
 }
 
 // Gap implements engine.Handler.
 func (d *dataConn) Gap(s *engine.Session, dir int, off, n int64, ts time.Time) {
 	d.missing[dir] += n
 	d.touch(ts)
+	if n > 0 {
+		d.event(dir, nil, n, ts)
+	}
+}
+
+// event routes bytes (or a gap: data == nil) to the transfer's file, to a
+// generic file, or to the hold.
+func (d *dataConn) event(dir int, data []byte, n int64, ts time.Time) {
 	if d.failed() {
 		return
 	}
-	if d.isBound {
-		d.put(dir, nil, n, ts)
+	if d.isBound && d.ready() {
+		d.release(false)
+		d.put(dir, data, n, ts)
 		return
 	}
-	if d.files[dir] != nil {
-		d.files[dir].Gap(n)
+	if d.heldBytes+len(data) > maxHold || len(d.held) >= maxHeldEvents {
+		if d.isBound {
+			d.release(true)
+			d.put(dir, data, n, ts)
+			return
+		}
+		if d.files[dir] == nil {
+			d.spill(dir, ts)
+		}
+	}
+	if !d.isBound && d.files[dir] != nil {
+		if data == nil {
+			d.files[dir].Gap(n)
+		} else {
+			d.write(dir, data, ts)
+		}
 		return
 	}
-	d.held = append(d.held, held{dir: dir, n: n, ts: ts})
+	if data != nil {
+		data = append([]byte(nil), data...)
+	}
+	d.held = append(d.held, held{dir: dir, data: data, n: n, ts: ts})
+	d.heldBytes += len(data)
 }
 
 // End implements engine.Handler.
@@ -127,12 +145,13 @@ func (d *dataConn) Close(s *engine.Session) {
 	c := d.c
 	c.dataOpen--
 	if d.isBound {
+		d.release(true)
 		t := d.ch.xfer
 		if o := 1 - t.dir(); d.files[o] != nil && !d.done[o] {
 			d.closeGeneric(o)
 		}
 		c.maybeFinish(t)
-	} else if d.ch.superseded || c.closed {
+	} else if d.late || d.ch.superseded || c.closed {
 		d.finishUnbound()
 	} else {
 		c.unboundD = append(c.unboundD, d)
@@ -161,12 +180,9 @@ func (d *dataConn) bound() {
 	if t.listing {
 		d.list = &listing{}
 	}
-	held := d.held
-	d.held, d.heldBytes = nil, 0
-	for _, h := range held {
-		d.put(h.dir, h.data, h.n, h.ts)
-	}
+	d.release(false)
 	if d.closed {
+		d.release(true)
 		if d.list != nil && d.end[t.dir()] != "" {
 			d.list.end()
 		}
@@ -174,6 +190,28 @@ func (d *dataConn) bound() {
 			d.closeGeneric(o)
 		}
 		d.c.maybeFinish(t)
+	}
+}
+
+// ready says whether a bound connection's bytes may go to the file: once
+// the server has answered the transfer command (its 150 reply usually
+// gives the size the file is created with), or when no answer is to be
+// waited for.
+func (d *dataConn) ready() bool {
+	t := d.ch.xfer
+	return t.prelim != nil || t.final != nil || t.noReply || d.closed || d.c.closed
+}
+
+// release hands what was held to the transfer's file, when ready (or
+// forced: the hold is full, the connection closed).
+func (d *dataConn) release(force bool) {
+	if !d.isBound || (!force && !d.ready()) {
+		return
+	}
+	held := d.held
+	d.held, d.heldBytes = nil, 0
+	for _, h := range held {
+		d.put(h.dir, h.data, h.n, h.ts)
 	}
 }
 
@@ -242,6 +280,12 @@ func (d *dataConn) open(dir int, t *transfer, ts time.Time) {
 	}
 	if t.listing {
 		extra["listing"] = true
+	}
+	if t.mode != "" {
+		extra["mode"] = t.mode
+	}
+	if t.stru != "" {
+		extra["structure"] = t.stru
 	}
 	f, err := c.out.Create(sink.Meta{UID: d.uid, Conn: d.id, IsOrig: dir == 0, Source: "FTP_DATA", Subdir: "ftp",
 		Name: t.name, ServerPath: t.path, Command: t.verb, ExpectedSize: t.expected, TS: ts, Extra: extra})
@@ -378,10 +422,17 @@ func (d *dataConn) finishUnbound() {
 	}
 	d.held, d.heldBytes = nil, 0
 	if d.seen[0] == 0 && d.seen[1] == 0 {
-		d.c.writeLog(&Log{TS: manifest.TS{Time: d.firstOr(d.ch.ts)}, UID: d.c.uid, ConnID: d.c.id, User: d.c.user,
-			Password: d.c.password(), Command: d.ch.verb, DataChannel: d.ch.dataChannel(), DataUID: d.uid,
-			Note: "data connection carried nothing and no transfer command claimed it"})
-		d.c.textf(d.lastTS, "** data connection %s: empty, no transfer command claimed it", d.uid)
+		note := "data connection carried nothing and no transfer command claimed it"
+		if t := d.ch.xfer; t != nil {
+			note = fmt.Sprintf("empty data connection of %s %s, handed over after that transfer was finished", t.verb, t.path)
+		}
+		l := &Log{TS: manifest.TS{Time: d.firstOr(d.ch.ts)}, UID: d.c.uid, ConnID: d.c.id, User: d.c.user,
+			Password: d.c.password(), Command: d.ch.verb, DataChannel: d.ch.dataChannel(), DataUID: d.uid, Note: note}
+		if t := d.ch.xfer; t != nil {
+			l.Arg = t.path
+		}
+		d.c.writeLog(l)
+		d.c.textf(d.lastTS, "** data connection %s: %s", d.uid, note)
 	}
 	d.c.maybeCloseText()
 }

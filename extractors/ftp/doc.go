@@ -75,6 +75,8 @@
 // reason), when there is no final reply and the sender did not close the
 // data connection with a FIN ("connection reset", "end-of-input"...), when
 // the transfer restarted at a REST offset (the bytes before it are a hole),
+// when MODE B/C or STRU R/P was in force (the bytes are framed, kept as
+// sent, not decoded),
 // or when the size differs from the one announced (SIZE or "150 (N bytes)",
 // binary mode only: ASCII mode changes line ends); complete otherwise, which
 // the sink still downgrades if bytes are missing.

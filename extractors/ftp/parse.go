@@ -15,7 +15,8 @@ import (
 // parseCommand splits a command line into its verb (upper-cased) and
 // argument. The argument is kept verbatim after the single space that
 // separates it (file names may start or end with spaces). ok is false
-// when the verb is not 1 to 8 ASCII letters.
+// when the verb is not 1 to 8 ASCII letters and digits, starting with a
+// letter (XSHA256, XMD5).
 //
 //	RETR /pub/report.pdf
 //	stor  leading-space.txt
@@ -26,7 +27,7 @@ func parseCommand(line string) (verb, arg string, ok bool) {
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && isDigit(c)) {
 			return "", line, false
 		}
 	}
@@ -122,7 +123,7 @@ func parsePORT(arg string) (netip.AddrPort, bool) {
 //	227 =212,27,32,66,221,243
 func parsePASV(text string) (netip.AddrPort, bool) {
 	for i := 0; i < len(text); i++ {
-		if !isDigit(text[i]) || (i > 0 && isDigit(text[i-1])) {
+		if !isDigit(text[i]) || (i > 0 && (isDigit(text[i-1]) || text[i-1] == '-' || text[i-1] == ',')) {
 			continue
 		}
 		if ap, ok := parseHostPort(text[i:]); ok {

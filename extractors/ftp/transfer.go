@@ -27,6 +27,7 @@ type transfer struct {
 	upload     bool // STOR, APPE, STOU: client to server
 	listing    bool
 	ascii      bool
+	mode, stru string // MODE B/C, STRU R/P: the bytes are framed, not the file
 	rest       int64
 	expected   int64 // size the file must have, -1 unknown
 	announced  int64 // "150 ... (N bytes)", -1 if none
@@ -42,7 +43,7 @@ type transfer struct {
 func (c *control) newTransfer(cmd *command) {
 	c.nxfer++
 	t := &transfer{c: c, cmd: cmd, n: c.nxfer, verb: cmd.verb, expected: -1, announced: -1,
-		user: c.user, ascii: c.ascii}
+		user: c.user, ascii: c.ascii, mode: c.mode, stru: c.stru}
 	switch cmd.verb {
 	case "STOR", "APPE", "STOU":
 		t.upload = true
@@ -137,6 +138,9 @@ func (t *transfer) onPrelim(r *reply) {
 	if t.verb == "STOU" {
 		t.stouName(r.Text)
 	}
+	if t.ch != nil && t.ch.data != nil {
+		t.ch.data.release(false)
+	}
 }
 
 func (t *transfer) stouName(text string) {
@@ -155,6 +159,9 @@ func (t *transfer) onFinal(r *reply, ts time.Time) {
 	t.final = r
 	if t.verb == "STOU" && (t.name == "" || t.stouArg == t.name) {
 		t.stouName(r.Text)
+	}
+	if t.ch != nil && t.ch.data != nil {
+		t.ch.data.release(false)
 	}
 	t.c.maybeFinish(t)
 }
@@ -191,6 +198,12 @@ func (t *transfer) outcome(d *dataConn, f fileOut) (sink.State, string) {
 		}
 		return sink.Truncated, "no final reply; data connection ended: " + why
 	}
+	if t.mode != "" || t.stru != "" {
+		// Block or compressed mode, record or page structure: what the
+		// connection carried is framed, not the file. Kept as sent; a hash
+		// of it must not pass for the file's.
+		return sink.Truncated, fmt.Sprintf("MODE %s STRU %s: saved as sent, framing not decoded", or(t.mode, "S"), or(t.stru, "F"))
+	}
 	if n := d.missing[fd]; n > 0 {
 		return sink.Truncated, fmt.Sprintf("%s: %d bytes missing from the capture", sink.ReasonGap, n)
 	}
@@ -216,6 +229,13 @@ func (c *control) maybeFinish(t *transfer) {
 		return
 	}
 	if t.ch != nil && t.ch.data != nil && !t.ch.data.closed {
+		return
+	}
+	if t.ch != nil && t.ch.data == nil && t.positive() && !c.closed {
+		// The server says it went through, but no connection has reached
+		// the endpoint yet: one that carried no byte (an empty file or
+		// listing) may be handed over only when it ends. Wait for it, or
+		// for the end of the session.
 		return
 	}
 	t.finish()
@@ -257,7 +277,7 @@ func (t *transfer) finish() {
 	case t.ch == nil:
 		l.Note = joinNote(l.Note, "no data endpoint was announced for it")
 	case d == nil:
-		l.Note = joinNote(l.Note, "its data connection is not in the capture")
+		l.Note = joinNote(l.Note, "no data connection reached its endpoint (not in the capture)")
 	default:
 		l.Note = joinNote(l.Note, "nothing transferred")
 	}
@@ -311,7 +331,7 @@ func (c *control) annotate(t *transfer, d *dataConn, e *manifest.Entry) {
 		if d != nil {
 			fmt.Fprintf(&b, "; %s data connection %s", mode, d.uid)
 		} else {
-			fmt.Fprintf(&b, "; %s endpoint %s never connected", mode, t.ch.ep)
+			fmt.Fprintf(&b, "; no connection reached the %s endpoint %s", mode, t.ch.ep)
 		}
 	}
 	if t.ascii {
@@ -333,6 +353,13 @@ func (c *control) annotate(t *transfer, d *dataConn, e *manifest.Entry) {
 			c.textf(ts, "   | ... %d more", d.list.entries-len(d.list.sample))
 		}
 	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func remove[T comparable](list []T, x T) []T {
