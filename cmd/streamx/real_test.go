@@ -117,9 +117,9 @@ func TestRealCapturesNoCrash(t *testing.T) {
 }
 
 type tsharkStream struct {
-	index  int
-	nodes  [2]string // "addr:port" as tshark prints them
-	data   [2][]byte
+	index int
+	nodes [2]string // "addr:port" as tshark prints them
+	data  [2][]byte
 }
 
 // tsharkFollow runs tshark's follow,tcp,raw on the given streams.
