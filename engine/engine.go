@@ -39,12 +39,41 @@ type Handler interface {
 	Close(s *Session)
 }
 
+// Source is where packets come from. capture.Reader (a file) is one; a
+// live interface is another. Next returns io.EOF at the end, a
+// *capture.Fault for damaged input, or ErrIdle when no packet came in a
+// while (live capture): then the Packet's timestamp says what time it is,
+// so that idle connections are expired as time passes.
+type Source interface {
+	Next() ([]byte, capture.Packet, error)
+	Close() error
+	// Interrupt makes a blocked Next return (from another goroutine).
+	Interrupt()
+	// Pos is how far the input has been read, for progress.
+	Pos() int64
+}
+
+// ErrIdle is returned by a live Source's Next when no packet arrived
+// within its poll interval.
+var ErrIdle = errors.New("no packet (idle)")
+
+// Dropper is implemented by sources that can lose packets (live capture).
+type Dropper interface {
+	// Drops says how many packets the kernel received and dropped.
+	Drops() (received, dropped uint64)
+}
+
 // Config says what to run and who consumes the results.
 type Config struct {
+	// Inputs are capture files, read in order as one capture ("-" is
+	// standard input). Ignored when Sources is set.
 	Inputs []string
-	Filter *filter.Filter // nil: everything
-	Flow   flowtable.Options
-	Asm    assembler.Options
+	// Sources, if set, are read instead of Inputs, in order; each has a
+	// name for messages (e.g. "eth0").
+	Sources []NamedSource
+	Filter  *filter.Filter // nil: everything
+	Flow    flowtable.Options
+	Asm     assembler.Options
 	// Strict stops at the first damaged input instead of carrying on.
 	Strict bool
 	// NewHandler makes the consumer of a connection; nil or a nil result
@@ -61,6 +90,13 @@ type Config struct {
 	// Progress is called about every 64 Ki packets with bytes read so far
 	// and the total size of the inputs (0 when unknown, e.g. stdin).
 	Progress func(read, total int64)
+}
+
+// NamedSource is a Source and what to call it.
+type NamedSource struct {
+	Name   string
+	Format string
+	Source Source
 }
 
 // Session is the engine's per-connection record, passed to handlers.
@@ -105,6 +141,8 @@ type Summary struct {
 	First, Last  time.Time
 	Faults       []error // damaged inputs (each a *capture.Fault or an open/format error)
 	Interrupted  bool
+	// Received and Dropped are what live sources' kernels reported.
+	Received, Dropped uint64
 }
 
 // FileSummary describes one input.
@@ -158,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	why := "end-of-input"
 	// A cancelled context must also stop a read that is blocked waiting
 	// for input (a pipe, standard input): the watcher closes the input.
-	var current atomic.Pointer[capture.Reader]
+	var current atomic.Pointer[Source]
 	var stopped atomic.Bool
 	watchDone := make(chan struct{})
 	defer close(watchDone)
@@ -167,38 +205,70 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		case <-ctx.Done():
 			stopped.Store(true)
 			if cr := current.Load(); cr != nil {
-				cr.Interrupt()
+				(*cr).Interrupt()
 			}
 		case <-watchDone:
 		}
 	}()
-files:
-	for fi, name := range cfg.Inputs {
-		fs := FileSummary{Name: name}
-		cr, err := capture.Open(name)
-		if err != nil {
-			fs.Err = err.Error()
-			sum.Files = append(sum.Files, fs)
-			sum.Faults = append(sum.Faults, err)
-			if cfg.Strict {
-				runErr = err
-				break
-			}
-			continue
+	done := func(cr Source, fs FileSummary) {
+		if d, ok := cr.(Dropper); ok {
+			rcv, drop := d.Drops()
+			sum.Received += rcv
+			sum.Dropped += drop
 		}
-		fs.Format, fs.Gzip = string(cr.Format), cr.Gzip
-		current.Store(cr)
+		cr.Close()
+		sum.Files = append(sum.Files, fs)
+	}
+	inputs := len(cfg.Inputs)
+	if cfg.Sources != nil {
+		inputs = len(cfg.Sources)
+	}
+files:
+	for fi := 0; fi < inputs; fi++ {
+		var cr Source
+		var fs FileSummary
+		if cfg.Sources != nil {
+			ns := cfg.Sources[fi]
+			cr, fs = ns.Source, FileSummary{Name: ns.Name, Format: ns.Format}
+		} else {
+			fs.Name = cfg.Inputs[fi]
+			f, err := capture.Open(fs.Name)
+			if err != nil {
+				fs.Err = err.Error()
+				sum.Files = append(sum.Files, fs)
+				sum.Faults = append(sum.Faults, err)
+				if cfg.Strict {
+					runErr = err
+					break
+				}
+				continue
+			}
+			fs.Format, fs.Gzip = string(f.Format), f.Gzip
+			cr = f
+		}
+		current.Store(&cr)
 		if stopped.Load() {
 			cr.Interrupt()
 		}
 		for {
 			data, cp, err := cr.Next()
+			if err == ErrIdle {
+				// live and quiet: time still passes
+				r.ft.Sweep(cp.CI.Timestamp)
+				r.asm.Tick(cp.CI.Timestamp)
+				if stopped.Load() {
+					sum.Interrupted = true
+					why = "interrupted"
+					done(cr, fs)
+					break files
+				}
+				continue
+			}
 			if err != nil {
 				if stopped.Load() {
 					sum.Interrupted = true
 					why = "interrupted"
-					cr.Close()
-					sum.Files = append(sum.Files, fs)
+					done(cr, fs)
 					break files
 				}
 				if err != io.EOF {
@@ -217,8 +287,7 @@ files:
 				if stopped.Load() {
 					sum.Interrupted = true
 					why = "interrupted"
-					cr.Close()
-					sum.Files = append(sum.Files, fs)
+					done(cr, fs)
 					break files
 				}
 				if cfg.Progress != nil && sum.Packets&0xffff == 0 {
@@ -264,8 +333,7 @@ files:
 			}
 		}
 		doneBytes += cr.Pos()
-		cr.Close()
-		sum.Files = append(sum.Files, fs)
+		done(cr, fs)
 		if runErr != nil || r.fail != nil {
 			break
 		}
