@@ -44,6 +44,9 @@ type Protocol struct {
 	rangeOrder []*assembly
 	mpBytes    int64 // multipart bytes buffered, all connections
 	stats      Stats
+	// liveDecoders counts decoders not joined yet (tests check it is 0
+	// after every connection closed).
+	liveDecoders int
 
 	// newFiles and logTo, if set, replace the env's sink and log (tests).
 	newFiles func(env *extractors.Env) fileSink
@@ -604,7 +607,7 @@ func (c *conn) newEntity(m *message, t *txn) *entity {
 		e.raw = &plainTarget{c: c, m: m, meta: e.rawMeta}
 	default:
 		e.mode = modeDecode
-		e.dec = newDecoder(codings)
+		e.dec = newDecoder(codings, &c.p.liveDecoders)
 		if c.env.Options.KeepEncoded {
 			e.rawMeta.Extra = maps.Clone(meta.Extra)
 			e.rawMeta.Extra["encoded"] = true

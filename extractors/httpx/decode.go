@@ -85,13 +85,17 @@ type decoder struct {
 	// out counts decoded bytes; trailing, input bytes after the end of
 	// the coded stream.
 	out, trailing int64
+	live          *int // decoders whose coroutine is not joined yet
 }
 
 // newDecoder starts a decoder for codings (in decode order; all
 // decodable).
-func newDecoder(codings []string) *decoder {
-	d := &decoder{codings: codings}
+func newDecoder(codings []string, live *int) *decoder {
+	d := &decoder{codings: codings, live: live}
 	d.next, d.stop = iter.Pull(d.run)
+	if live != nil {
+		*live++
+	}
 	return d
 }
 
@@ -248,6 +252,9 @@ func (d *decoder) abort() {
 	if d.stop != nil {
 		d.stop()
 		d.stop, d.next = nil, nil
+		if d.live != nil {
+			*d.live--
+		}
 	}
 	d.ended = true
 }

@@ -359,7 +359,7 @@ func dispositionFilename(v string) (filename, name string) {
 	if _, params, err := mime.ParseMediaType(v); err == nil {
 		return params["filename"], params["name"]
 	}
-	lv := strings.ToLower(v)
+	lv := asciiLower(v) // same length as v: indices carry over
 	pick := func(key string) string {
 		i := strings.Index(lv, key+"=")
 		for i > 0 && !strings.ContainsRune("; \t", rune(lv[i-1])) {
@@ -466,4 +466,15 @@ func urlPath(target string) string {
 		}
 	}
 	return path.Clean("/" + p)
+}
+
+// asciiLower lower-cases A-Z only, so that byte offsets stay those of s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
