@@ -16,7 +16,8 @@ const (
 	// so that a body that turns out not to decode can still be written as
 	// sent. Past it only the start is kept and the file as sent gets a
 	// hole (it is then truncated: honest, and bounded).
-	maxHeld = 1 << 20
+	maxHeld      = 1 << 20
+	maxHeldTotal = 64 << 20 // all bodies at once
 	// maxMultipart bounds a multipart body buffered to be split; a larger
 	// one is kept whole. maxMultipartTotal bounds all of them at once.
 	maxMultipart      = 64 << 20
@@ -83,8 +84,9 @@ func (e *entity) write(p []byte, ts time.Time) {
 		if e.raw != nil {
 			e.raw.write(p, ts)
 		} else if !e.heldFull {
-			if len(e.held)+len(p) <= maxHeld {
+			if len(e.held)+len(p) <= maxHeld && e.c.p.codedCopies+int64(len(p)) <= maxHeldTotal {
 				e.held = append(e.held, p...)
+				e.c.p.codedCopies += int64(len(p))
 			} else {
 				e.heldFull = true
 			}
@@ -169,7 +171,14 @@ func (e *entity) abandon(reason, detail string) {
 	if missing := e.seen - int64(len(e.held)); missing > 0 {
 		e.raw.gap(missing, e.lastTS)
 	}
+	e.dropHeld()
+}
+
+// dropHeld forgets the coded copy.
+func (e *entity) dropHeld() {
+	e.c.p.codedCopies -= int64(len(e.held))
 	e.held = nil
+	e.heldFull = true
 }
 
 // out0Name is the name of the decoded file: a body kept as sent because
@@ -223,7 +232,7 @@ func (e *entity) end(ok bool, reason string) {
 	if e.raw != nil {
 		e.raw.end(st, reason)
 	}
-	e.held = nil
+	e.dropHeld()
 }
 
 // plainTarget writes one file, created at its first byte or hole (so a

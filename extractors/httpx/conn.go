@@ -47,6 +47,8 @@ type Protocol struct {
 	// liveDecoders counts decoders not joined yet (tests check it is 0
 	// after every connection closed).
 	liveDecoders int
+	heldBytes    int   // bytes queued by held responses, all connections
+	codedCopies  int64 // coded-body copies kept for a fallback, all bodies
 
 	// newFiles and logTo, if set, replace the env's sink and log (tests).
 	newFiles func(env *extractors.Env) fileSink
@@ -95,6 +97,7 @@ func (p *Protocol) newConn(s *engine.Session, env *extractors.Env, fs fileSink) 
 	c.server = hostPort(server)
 	c.ps[c.reqDir] = newParser(requests, c.reqDir, c)
 	c.ps[1-c.reqDir] = newParser(responses, 1-c.reqDir, c)
+	c.ps[1-c.reqDir].held = &p.heldBytes
 	p.stats.Conns++
 	return c
 }
@@ -309,6 +312,12 @@ func (c *conn) reqHead(m *message) {
 	m.t = t
 	c.fifo = append(c.fifo, t)
 	c.txns = append(c.txns, t)
+	if m.method == "PRI" && m.target == "*" && strings.EqualFold(m.proto, "HTTP/2.0") {
+		// PRI * HTTP/2.0 (the HTTP/2 connection preface, prior
+		// knowledge): what follows is HTTP/2 frames.
+		m.framing = frameTunnel
+		c.startTunnel(t, "h2-prior-knowledge")
+	}
 	if m.framing == frameLength || m.framing == frameChunked {
 		m.ent = c.newEntity(m, t)
 	}

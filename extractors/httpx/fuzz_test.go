@@ -192,8 +192,8 @@ func fuzzRun(t *testing.T, script []ev, sp splitter, opts extractors.Options) *r
 	if p.liveDecoders != 0 {
 		t.Fatalf("%d decoders not joined", p.liveDecoders)
 	}
-	if p.mpBytes != 0 {
-		t.Fatalf("multipart bytes %d still counted", p.mpBytes)
+	if p.mpBytes != 0 || p.heldBytes != 0 || p.codedCopies != 0 {
+		t.Fatalf("buffers still counted after close: multipart %d, held %d, coded copies %d", p.mpBytes, p.heldBytes, p.codedCopies)
 	}
 	return r
 }

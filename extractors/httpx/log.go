@@ -76,7 +76,11 @@ func (c *conn) record(t *txn) *record {
 		r.RequestBodyLen = q.bodyLen
 		r.RequestContentType = q.header.get("content-type")
 		r.RequestContentEncoding = strings.Join(q.header.values("content-encoding"), ", ")
-		if u, p, ok := basicAuth(q.header.get("authorization")); ok {
+		auth := q.header.get("authorization")
+		if auth == "" {
+			auth = q.header.get("proxy-authorization")
+		}
+		if u, p, ok := basicAuth(auth); ok {
 			r.Username, r.Password = u, p
 			if c.env.Options.RedactPasswords && p != "" {
 				r.Password = redacted

@@ -14,8 +14,11 @@ const (
 	maxHeaderCount = 200       // lines in a header block
 	maxChunkLine   = 4 << 10   // a chunk-size line with its extensions
 	// maxHold bounds the bytes a direction queues while its message waits
-	// to be paired (a response seen before its request).
-	maxHold = 1 << 20
+	// to be paired (a response seen before its request); maxHoldTotal,
+	// the bytes all directions of a Protocol queue at once (a one-sided
+	// capture of many connections would otherwise hold 1 MiB each).
+	maxHold      = 1 << 20
+	maxHoldTotal = 64 << 20
 )
 
 // role is what a direction carries.
@@ -167,6 +170,7 @@ type parser struct {
 	stalled bool
 	queue   []queued
 	queued  int
+	held    *int // bytes queued by all parsers of the Protocol (may be nil)
 
 	stats parserStats
 }
@@ -180,9 +184,12 @@ func newParser(r role, dir int, ev events) *parser {
 func (p *parser) Feed(data []byte, ts time.Time) {
 	for len(data) > 0 {
 		if p.stalled {
-			if p.queued+len(data) <= maxHold {
+			if p.queued+len(data) <= maxHold && (p.held == nil || *p.held+len(data) <= maxHoldTotal) {
 				p.queue = append(p.queue, queued{kind: 'd', data: append([]byte(nil), data...), ts: ts})
 				p.queued += len(data)
+				if p.held != nil {
+					*p.held += len(data)
+				}
 				return
 			}
 			p.unstall(true)
@@ -306,12 +313,18 @@ func (p *parser) unstall(force bool) {
 	p.stalled = false
 	p.afterHead(p.m.ts)
 	q := p.queue
+	if p.held != nil {
+		*p.held -= p.queued
+	}
 	p.queue, p.queued = nil, 0
 	for i, it := range q {
 		if p.stalled {
 			for _, r := range q[i:] {
 				p.queue = append(p.queue, r)
 				p.queued += len(r.data)
+				if p.held != nil {
+					*p.held += len(r.data)
+				}
 			}
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamx/streamx/extractors"
 )
@@ -375,4 +376,43 @@ func TestParserStats(t *testing.T) {
 	if r.p.stats.JunkBytes != int64(len("garbage\r\nmore\r\n")) {
 		t.Errorf("junk %d", r.p.stats.JunkBytes)
 	}
+}
+
+func TestHoldBounds(t *testing.T) {
+	// A response without its request is held up to maxHold bytes, then
+	// goes on unsolicited; a request that comes later pairs with the next
+	// response (still held, as it is small).
+	big := strings.Repeat("x", maxHold+10)
+	r := runScript(nil, []ev{D(1, ok(big)+ok("second")), D(0, get("/late"))}, splitters(0)[0], extractors.Options{})
+	diff(t, "log", r.logSummary(), []string{"1 - - 200 unsolicited [unsolicited]", "2 GET /late 200 complete"})
+	if r.p.heldBytes != 0 {
+		t.Errorf("held bytes %d after close", r.p.heldBytes)
+	}
+	// The Protocol-wide bound: many connections holding at once.
+	p := New()
+	p.logTo = func(*record) error { return nil }
+	var conns []*conn
+	s := testSession()
+	chunk := strings.Repeat("y", 512<<10)
+	for i := 0; i < 200; i++ {
+		c := p.newConn(s, &extractors.Env{}, &memFiles{})
+		c.Data(s, 1, []byte(rsp("HTTP/1.1 200 OK", "Content-Length: 600000")), 0, time.Time{})
+		c.Data(s, 1, []byte(chunk), 0, time.Time{})
+		conns = append(conns, c)
+		if p.heldBytes > maxHoldTotal {
+			t.Fatalf("held %d > %d", p.heldBytes, maxHoldTotal)
+		}
+	}
+	for _, c := range conns {
+		c.Close(s)
+	}
+	if p.heldBytes != 0 {
+		t.Errorf("held %d after close", p.heldBytes)
+	}
+}
+
+func TestH2PriorKnowledge(t *testing.T) {
+	r := runScript(nil, []ev{D(0, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00"), D(1, "\x00\x00\x06\x04\x00\x00\x00\x00\x00"+ok("x"))}, splitters(0)[0], extractors.Options{})
+	diff(t, "log", r.logSummary(), []string{"1 PRI * 0 no-response [tunnel,no-response]"})
+	diff(t, "files", r.fileSummary(), nil)
 }
