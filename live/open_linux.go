@@ -184,10 +184,9 @@ func kernelFilter(snaplen int, loopback bool) []bpf.RawInstruction {
 
 // ringHandle reads through afpacket's TPACKET_V3 memory-mapped ring.
 type ringHandle struct {
-	tp             *afpacket.TPacket
-	block, blocks  int
-	recv, dropped  uint64
-	statsCollected bool
+	tp            *afpacket.TPacket
+	block, blocks int
+	recv, dropped uint64
 }
 
 func openRing(ifc *net.Interface, o Options, dgram bool) (*ringHandle, error) {
