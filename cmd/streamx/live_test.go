@@ -468,7 +468,7 @@ func TestLiveCaptureMatchesTcpdump(t *testing.T) {
 		"-s", "262144", "--time-stamp-precision=nano", "-w", dump)
 	liveOut := filepath.Join(l.dir, "live")
 	livePcap := filepath.Join(l.dir, "live.pcap")
-	const duration = 7 * time.Second
+	const duration = 9 * time.Second
 	streamx := l.start(l.nsA, nil, "listening on", bin, "extract", "-i", "veth-a",
 		"--duration", duration.String(), "-o", liveOut, "-w", livePcap)
 	events := &syncBuffer{}
@@ -493,7 +493,7 @@ func TestLiveCaptureMatchesTcpdump(t *testing.T) {
 		l.run(l.nsB, args...)
 	}
 	traffic := time.Since(started)
-	if traffic > duration-3*time.Second {
+	if traffic > duration-4*time.Second {
 		t.Fatalf("the clients took %v, too close to the capture's %v", traffic, duration)
 	}
 	// idle ticks: the quiet capture's clock runs on, the closed connections
