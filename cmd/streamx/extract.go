@@ -35,6 +35,9 @@ type extractCmd struct {
 	MaxDecodedSize   int64  `default:"1073741824" help:"HTTP: a decoded (decompressed) body is cut at this many bytes and marked truncated (decompression bombs)."`
 	MaxExpectations  int    `default:"4096" help:"FTP: data-channel expectations pending at once; the oldest is dropped beyond it."`
 	Quiet            bool   `short:"q" help:"No closing summary on stderr."`
+
+	NoReport            bool     `help:"Do not write report.html."`
+	ReportMaxTranscript byteSize `default:"64KiB" help:"report.html: payload bytes of one conversation inlined in the page (e.g. 16KiB, 1MiB); the rest is linked."`
 }
 
 func (c *extractCmd) Help() string {
@@ -45,6 +48,7 @@ func (c *extractCmd) Help() string {
                     each side sent (byte-faithful, holes where bytes are missing),
                     and .txt, both sides interleaved for people
   summary.json      what was read, decoded, skipped and written
+  report.html       one self-contained page of all of it (streamx report DIR rebuilds it)
 
 Examples:
   streamx extract capture.pcap -o out/
@@ -128,6 +132,9 @@ func (c *extractCmd) Run(e *env) error {
 			fmt.Fprintf(w, "  wrote %s: %d flows, %d transcript files (%d bytes), %d carved files (%d truncated), in %.2fs\n",
 				c.Output, written, tw.Files, tw.Bytes, st.Files, st.Truncated, elapsed.Seconds())
 		})
+	}
+	if closeErr == nil && !c.NoReport && (runErr == nil || isInputFault(runErr)) {
+		closeErr = c.writeReport(e, man, flows, logs)
 	}
 	if closeErr != nil {
 		return outErr(closeErr)

@@ -41,6 +41,7 @@ type cli struct {
 	Flows   flowsCmd   `cmd:"" help:"List every TCP connection, like tcpick or Zeek's conn.log."`
 	Follow  followCmd  `cmd:"" help:"Print one conversation, like Wireshark's Follow TCP Stream."`
 	Extract extractCmd `cmd:"" help:"Reassemble everything into an output folder: transcripts, flows.jsonl, manifest.jsonl."`
+	Report  reportCmd  `cmd:"" help:"Rebuild an output folder's report.html: one self-contained HTML page of everything in it."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 
