@@ -134,11 +134,11 @@ func newLiveLab(t *testing.T) *liveLab {
 	if out, err := exec.Command("ip", "netns", "add", l.nsA).CombinedOutput(); err != nil {
 		t.Skipf("SKIP: live capture test: cannot make a network namespace here: %v: %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", l.nsA).Run() })
+	t.Cleanup(func() { delNamespace(l.nsA) })
 	if out, err := exec.Command("ip", "netns", "add", l.nsB).CombinedOutput(); err != nil {
 		t.Skipf("SKIP: live capture test: cannot make a network namespace here: %v: %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", l.nsB).Run() })
+	t.Cleanup(func() { delNamespace(l.nsB) })
 	t.Cleanup(l.stopAll) // runs first: processes end before their namespaces go
 	for _, args := range [][]string{
 		{"link", "add", "veth-a", "netns", l.nsA, "type", "veth", "peer", "name", "veth-b", "netns", l.nsB},
@@ -154,6 +154,19 @@ func newLiveLab(t *testing.T) *liveLab {
 		}
 	}
 	return l
+}
+
+// delNamespace ends whatever still runs in namespace ns (all of it
+// started by the test) and deletes it.
+func delNamespace(ns string) {
+	out, _ := exec.Command("ip", "netns", "pids", ns).Output()
+	for _, f := range strings.Fields(string(out)) {
+		var pid int
+		if _, err := fmt.Sscan(f, &pid); err == nil && pid > 1 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	exec.Command("ip", "netns", "del", ns).Run()
 }
 
 // in returns a command run inside namespace ns.
