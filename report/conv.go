@@ -26,6 +26,7 @@ type Conversation struct {
 	Links  []Link   `json:"links,omitempty"` // the raw files
 	Shown  int64    `json:"shown"`           // payload bytes inlined
 	Total  int64    `json:"total"`           // payload bytes in the raw files
+	cost   int64    // bytes of text the page spends on it (hex dumps are about 5 per byte)
 }
 
 // Block is one run of one side's bytes, or a marker.
@@ -397,7 +398,14 @@ loop:
 			b := rf.read(e.dir, e.off, int(show))
 			left -= int64(len(b))
 			c.Shown += int64(len(b))
-			c.Blocks = append(c.Blocks, Block{Dir: e.dir, Kind: "data", TS: shortTS(e.ts), Off: e.off, Len: int64(len(b)), Pieces: pieces(b, e.off)})
+			ps := pieces(b, e.off)
+			for _, p := range ps {
+				c.cost += int64(len(p.Hex))
+				for _, r := range p.Text {
+					c.cost += int64(len(r))
+				}
+			}
+			c.Blocks = append(c.Blocks, Block{Dir: e.dir, Kind: "data", TS: shortTS(e.ts), Off: e.off, Len: int64(len(b)), Pieces: ps})
 			if int64(len(b)) < n {
 				c.Blocks = append(c.Blocks, Block{Dir: e.dir, Kind: "cut", Off: e.off + int64(len(b)),
 					Msg: fmt.Sprintf("cut here: %d more bytes in this block; --report-max-transcript (%s) reached; the rest is in the files below", n-int64(len(b)), human(budget))})

@@ -23,8 +23,9 @@ type Options struct {
 	// MaxTranscript is how many payload bytes of one conversation are
 	// inlined (default 64 KiB); the rest is linked.
 	MaxTranscript int64
-	// MaxTotal is how many payload bytes of all conversations are inlined
-	// (default 16 MiB); conversations after it are linked only.
+	// MaxTotal bounds the text of all inlined conversations (default
+	// 16 MiB; a byte shown as hex costs about 5); conversations after it are
+	// linked only.
 	MaxTotal int64
 	// Rows is how many connections are plain HTML rows, with their
 	// conversations as HTML (default 500); the script pages over all.
@@ -158,7 +159,7 @@ func (fo *Folder) Render(w io.Writer, opts Options) error {
 	total := opts.MaxTotal
 	err = fo.eachFlowIf(0, fo.Conns(), true, func(i int, f *Flow) error {
 		c := fo.loadConversation(f, min(opts.MaxTranscript, total))
-		total -= c.Shown
+		total -= c.cost // what the page spends: a hex dump costs about 5 bytes a byte
 		v.Inlined += c.Shown
 		if c.Shown == 0 && c.Total > 0 {
 			v.NotShown++
@@ -433,6 +434,7 @@ type fileRow struct {
 	FUID, UID, Name, Source, Command, URL, MIME, Declared, SHA256, State, Reason, Href string
 	Size, Total, Missing                                                               int64
 	Image                                                                              bool
+	Active                                                                             bool     // HTML, SVG, script: runs if opened
 	Text                                                                               []string // preview runs
 	TextCut                                                                            bool
 }
@@ -455,6 +457,10 @@ func (fo *Folder) files(opts Options) *filesView {
 			MIME: visible(f.MIME), Declared: visible(f.DeclaredMIME), SHA256: visible(f.SHA256), State: visible(f.State), Reason: visible(f.Reason),
 			Size: f.SeenBytes, Total: f.TotalBytes, Missing: f.MissingBytes, Href: fo.links.href(f.Extracted)}
 		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(f.MIME, ";", 2)[0]))
+		switch mt {
+		case "text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml", "application/javascript", "text/javascript":
+			r.Active = true
+		}
 		if r.Href != "" {
 			switch mt {
 			case "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/x-icon", "image/vnd.microsoft.icon":

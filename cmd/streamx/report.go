@@ -17,7 +17,7 @@ type reportCmd struct {
 	Dir           string   `arg:"" name:"dir" help:"Output folder written by streamx extract."`
 	Output        string   `short:"o" placeholder:"FILE" help:"Where to write the page (default DIR/report.html). Its links to files are relative, made from FILE's folder to DIR."`
 	MaxTranscript byteSize `default:"64KiB" help:"Payload bytes of one conversation inlined in the page; the rest is linked (e.g. 16KiB, 1MiB)."`
-	MaxTotal      byteSize `default:"16MiB" help:"Payload bytes of all conversations inlined; later conversations are linked only."`
+	MaxTotal      byteSize `default:"16MiB" help:"Bytes of conversation text inlined in all (a byte shown as hex costs about 5); later conversations are linked only."`
 	Rows          int      `default:"500" help:"Connections listed as plain HTML rows (the page's script pages through all of them)."`
 }
 
@@ -37,6 +37,11 @@ func (c *reportCmd) Run(e *env) error {
 	st, err := os.Stat(c.Dir)
 	if err != nil || !st.IsDir() {
 		return usageErr("%s is not an output folder", c.Dir)
+	}
+	_, err1 := os.Stat(filepath.Join(c.Dir, "flows.jsonl"))
+	_, err2 := os.Stat(filepath.Join(c.Dir, "summary.json"))
+	if err1 != nil && err2 != nil {
+		return usageErr("%s is not an output folder of streamx extract (no flows.jsonl, no summary.json)", c.Dir)
 	}
 	out := c.Output
 	if out == "" {

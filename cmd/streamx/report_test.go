@@ -718,3 +718,45 @@ func (w *wsConn) read() ([]byte, error) {
 		}
 	}
 }
+
+func TestParseByteSize(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"65536", 65536, true}, {"64KiB", 64 << 10, true}, {"64k", 64 << 10, true}, {"1MiB", 1 << 20, true},
+		{"2 GiB", 2 << 30, true}, {"10B", 10, true}, {"", 0, false}, {"-1", 0, false}, {"1.5MiB", 0, false}, {"lots", 0, false},
+	} {
+		got, err := parseByteSize(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("parseByteSize(%q) = %d, %v", c.in, got, err)
+		}
+	}
+}
+
+// streamx report DIR -o FILE elsewhere: the page's links lead back into DIR.
+func TestReportElsewhere(t *testing.T) {
+	out := extractForTest(t, "../../testdata/real/http-nginx/capture.pcap")
+	page := filepath.Join(t.TempDir(), "sub", "case.html")
+	os.MkdirAll(filepath.Dir(page), 0o755)
+	var stderr bytes.Buffer
+	if code := runWith([]string{"report", out, "-o", page}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr.String())
+	}
+	b, _ := os.ReadFile(page)
+	links := regexp.MustCompile(`(?:href|src)="(\.\.?/[^"#]*)"`).FindAllStringSubmatch(string(b), -1)
+	if len(links) < 5 {
+		t.Fatalf("only %d links", len(links))
+	}
+	var abs []string
+	for _, l := range links {
+		p, _ := url.PathUnescape(l[1])
+		abs = append(abs, (&url.URL{Scheme: "file", Path: filepath.Join(filepath.Dir(page), filepath.FromSlash(p))}).String())
+	}
+	checkLinks(t, out, abs)
+	// not an output folder
+	if code := runWith([]string{"report", t.TempDir()}, io.Discard, io.Discard); code != exitUsage {
+		t.Errorf("report of an empty folder: exit %d, want %d", code, exitUsage)
+	}
+}
