@@ -182,7 +182,7 @@ func (c *control) Gap(s *engine.Session, dir int, off, n int64, ts time.Time) {
 	}
 	msg := fmt.Sprintf("[%s: %d bytes missing from the capture", side(dir), n)
 	if partial != "" {
-		msg += "; partial line dropped: " + printable(clip(partial, 200))
+		msg += "; partial line dropped: " + c.shownFragment(dir, partial)
 	}
 	c.textf(ts, "%s]", msg)
 }
@@ -262,7 +262,7 @@ func (c *control) onCommandLine(text string, fl lineFlags, ts time.Time) {
 	}
 	verb, arg, ok := parseCommand(text)
 	if fl&lineAfterGap != 0 && (!ok || !isKnownVerb(verb)) {
-		c.textf(ts, "C> %s  [fragment after a gap: ignored]", printable(text))
+		c.textf(ts, "C> %s  [fragment after a gap: ignored]", c.shownFragment(0, text))
 		return
 	}
 	c.seq++
@@ -330,6 +330,16 @@ func (c *control) onCommandLine(text string, fl lineFlags, ts time.Time) {
 	c.fifo = append(c.fifo, cmd)
 }
 
+// shownFragment is how a piece of a broken line appears in the
+// transcript: with RedactPasswords, a client fragment may be the tail of a
+// PASS line, so it is not shown.
+func (c *control) shownFragment(dir int, s string) string {
+	if c.redact && dir == 0 {
+		return fmt.Sprintf("(%d bytes not shown: passwords are redacted)", len(s))
+	}
+	return printable(clip(s, 200))
+}
+
 func joinNote(a, b string) string {
 	if a == "" {
 		return b
@@ -353,8 +363,12 @@ func (c *control) noReply(cmd *command) {
 
 func (c *control) onReply(r *reply, ts time.Time) {
 	c.replies++
-	if r.Code == 220 && !c.greeted && (len(c.fifo) == 0 || c.fifo[0].verb != "REIN") {
-		c.greeted = true
+	// 220 Service ready (or 120 ready in nnn minutes, 421 not available)
+	// before any command: the greeting. A 220 is otherwise only a reply
+	// to REIN.
+	if !c.greeted && (r.Code == 220 && (len(c.fifo) == 0 || c.fifo[0].verb != "REIN") ||
+		(r.Code == 120 || r.Code == 421) && len(c.fifo) == 0) {
+		c.greeted = r.Code != 120
 		c.writeLog(&Log{TS: manifest.TS{Time: ts}, UID: c.uid, ConnID: c.id, Command: "<greeting>",
 			ReplyCode: r.Code, ReplyMsg: r.Message()})
 		return

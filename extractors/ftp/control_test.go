@@ -667,3 +667,18 @@ func TestBlockModeNotTakenForTheFile(t *testing.T) {
 		t.Errorf("MODE S not restored: %q", v.c.mode)
 	}
 }
+
+// A gap inside a PASS line: with RedactPasswords neither the dropped start
+// nor the tail after the gap shows in the transcript.
+func TestRedactBrokenPassLine(t *testing.T) {
+	v := newConv(t, true)
+	v.server("220 ready")
+	v.c.Data(v.es, 0, []byte("PASS s3c"), v.off[0], v.tick())
+	v.c.Gap(v.es, 0, 8, 2, v.tick())
+	v.c.Data(v.es, 0, []byte("et99\r\nNOOP\r\n"), 10, v.tick())
+	v.server("200 ok")
+	v.close()
+	if text := v.o.text(); strings.Contains(text, "s3c") || strings.Contains(text, "et99") || !strings.Contains(text, "not shown") {
+		t.Errorf("transcript:\n%s", text)
+	}
+}

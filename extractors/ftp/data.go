@@ -131,9 +131,6 @@ func (d *dataConn) event(dir int, data []byte, n int64, ts time.Time) {
 // End implements engine.Handler.
 func (d *dataConn) End(s *engine.Session, dir int, reason string, ts time.Time) {
 	d.end[dir] = reason
-	if d.list != nil && d.isBound && dir == d.ch.xfer.dir() {
-		d.list.end()
-	}
 }
 
 // Close implements engine.Handler.
@@ -183,9 +180,6 @@ func (d *dataConn) bound() {
 	d.release(false)
 	if d.closed {
 		d.release(true)
-		if d.list != nil && d.end[t.dir()] != "" {
-			d.list.end()
-		}
 		if o := 1 - t.dir(); d.files[o] != nil && !d.done[o] {
 			d.closeGeneric(o)
 		}
@@ -218,6 +212,9 @@ func (d *dataConn) release(force bool) {
 // put takes bytes (or a gap, data == nil) of a bound connection.
 func (d *dataConn) put(dir int, data []byte, n int64, ts time.Time) {
 	t := d.ch.xfer
+	if d.done[dir] {
+		return
+	}
 	if dir != t.dir() && d.files[dir] == nil {
 		d.other += int64(len(data))
 		return
@@ -353,6 +350,9 @@ func (d *dataConn) finishTransfer(t *transfer) *manifest.Entry {
 		}
 	}
 	f := d.files[fd]
+	if d.list != nil {
+		d.list.end() // a last line without line end
+	}
 	state, reason := t.outcome(d, f)
 	e, err := f.Close(state, reason)
 	d.done[fd] = true

@@ -30,7 +30,9 @@
 //   - ftp.jsonl (type Log): one line per command/reply pair; one per
 //     announced endpoint that no connection reached ("unmatched"), listed
 //     when the control connection closes; one per data connection no
-//     transfer command claimed;
+//     transfer command claimed. A line is written when its pair is complete,
+//     a transfer's when the transfer finishes (below), so the file is not
+//     sorted by ts;
 //   - the session transcript of each control connection.
 //
 // It does not own writing files (the sink names, hashes, sniffs and records
