@@ -93,8 +93,8 @@ func Detect(orig, resp []byte) string {
 			return FTP // a greeting alone: FTP is the commonest 220 service
 		}
 	}
-	if hasCommand(orig, "USER ") && (replyCode(resp, "331") || replyCode(resp, "230") || replyCode(resp, "530")) {
-		return FTP // picked up after the greeting
+	if ftpCommand(orig) && anyReply(resp) {
+		return FTP // picked up after the greeting (mid-session)
 	}
 	switch {
 	case bytes.HasPrefix(resp, []byte("+OK")):
@@ -108,6 +108,27 @@ func Detect(orig, resp []byte) string {
 		return DNS
 	}
 	return Unknown
+}
+
+var ftpVerbs = []string{"USER ", "PASS ", "ACCT ", "PASV", "EPSV", "PORT ", "EPRT ", "RETR ", "STOR ", "STOU", "APPE ",
+	"LIST", "NLST", "MLSD", "MLST", "CWD ", "CDUP", "PWD", "XPWD", "TYPE ", "MODE ", "STRU ", "REST ", "SIZE ", "MDTM ",
+	"DELE ", "RNFR ", "RNTO ", "MKD ", "RMD ", "SITE ", "SYST", "FEAT", "NOOP", "ABOR", "QUIT", "AUTH ", "PBSZ ", "PROT "}
+
+// ftpCommand: the client's bytes start with an FTP command verb and end
+// their first line with CRLF (or are cut short).
+func ftpCommand(b []byte) bool {
+	if !hasCommand(b, ftpVerbs...) {
+		return false
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i > 0 && b[i-1] == '\r'
+	}
+	return true
+}
+
+// anyReply: the server's bytes start with a three-digit reply code.
+func anyReply(b []byte) bool {
+	return len(b) >= 4 && b[0] >= '1' && b[0] <= '5' && isDigit(b[1]) && isDigit(b[2]) && (b[3] == ' ' || b[3] == '-')
 }
 
 // isTLS: a TLS record header (handshake, alert, CCS or data, version 3.x).

@@ -21,6 +21,8 @@ func TestDetect(t *testing.T) {
 		{"", "* OK IMAP4rev1 ready\r\n", IMAP},
 		{"\x00\x1d\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01", "", DNS},
 		{"\xff\xfd\x18\xff\xfd\x20", "", Telnet},
+		{"PASV\r\n", "227 Entering Passive Mode (10,0,0,1,4,1).\r\n", FTP}, // picked up mid-session
+		{"PASV\n", "227 x", Unknown},
 		{"random bytes", "more random", Unknown},
 	}
 	for _, c := range cases {

@@ -83,6 +83,9 @@ type Config struct {
 	// protocols, not only TCP), before the flow table. p is reused: copy
 	// what you keep. For statistics (hosts, conversations, protocols).
 	Packet func(p *decode.Packet)
+	// Opened is told each new connection at its first packet, before any
+	// handler exists (handlers are made at the first byte of data).
+	Opened func(c *flowtable.Conn)
 	// Transition is told every change of a connection's state.
 	Transition func(c *flowtable.Conn, from, to flowtable.State, ts time.Time)
 	// Closed is told each finished connection, after its handler's Close.
@@ -360,7 +363,11 @@ files:
 }
 
 // Opened implements flowtable.Events.
-func (r *run) Opened(c *flowtable.Conn) {}
+func (r *run) Opened(c *flowtable.Conn) {
+	if r.cfg.Opened != nil {
+		r.cfg.Opened(c)
+	}
+}
 
 // Transition implements flowtable.Events.
 func (r *run) Transition(c *flowtable.Conn, from, to flowtable.State, ts time.Time) {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/engine"
+	"github.com/streamx/streamx/flowtable"
 	"github.com/streamx/streamx/manifest"
 	"github.com/streamx/streamx/sink"
 )
@@ -39,6 +40,9 @@ type Options struct {
 
 // Env is what every extractor shares. One goroutine uses it.
 type Env struct {
+	// Dir is the output folder, for extractors that write documents of
+	// their own (below it only; names from the wire go through Sink).
+	Dir     string
 	Sink    *sink.Sink
 	Logs    *Logs
 	Expect  *Expectations
@@ -133,11 +137,11 @@ type Expectations struct {
 	Matched uint64
 }
 
-// Add registers x. A newer expectation for the same endpoint replaces the
-// older one.
+// Add registers x. A newer expectation for the same endpoint and the same
+// connecting host replaces the older one.
 func (e *Expectations) Add(x *Expectation) {
 	for i, y := range e.list {
-		if y.Resp == x.Resp {
+		if y.Resp == x.Resp && y.Orig == x.Orig {
 			e.list[i] = x
 			return
 		}
@@ -153,13 +157,30 @@ func (e *Expectations) Add(x *Expectation) {
 	e.list = append(e.list, x)
 }
 
+// Remove withdraws x (a refused PORT, a session that ended); a no-op if it
+// is not pending.
+func (e *Expectations) Remove(x *Expectation) {
+	for i, y := range e.list {
+		if y == x {
+			copy(e.list[i:], e.list[i+1:])
+			e.list[len(e.list)-1] = nil
+			e.list = e.list[:len(e.list)-1]
+			return
+		}
+	}
+}
+
 // Pending is the number of expectations waiting.
 func (e *Expectations) Pending() int { return len(e.list) }
 
 // Match finds and removes the expectation the connection fulfils, as of
 // its first packet's time; expired ones are dropped on the way.
 func (e *Expectations) Match(s *engine.Session) *Expectation {
-	c := s.Conn
+	return e.MatchConn(s.Conn)
+}
+
+// MatchConn is Match for a connection that has no session yet (its SYN).
+func (e *Expectations) MatchConn(c *flowtable.Conn) *Expectation {
 	now := c.First
 	keep := e.list[:0]
 	var found *Expectation

@@ -5,6 +5,7 @@ import (
 
 	"github.com/streamx/streamx/detect"
 	"github.com/streamx/streamx/engine"
+	"github.com/streamx/streamx/flowtable"
 )
 
 // MaxSniff bounds the bytes held per connection while its protocol is not
@@ -18,6 +19,26 @@ type Mux struct {
 	Protocols  map[string]Protocol                    // by Service()
 	Transcript func(s *engine.Session) engine.Handler // nil: no transcripts
 	Unclaimed  uint64
+
+	// early holds expectations matched at a connection's first packet
+	// (its SYN), until the connection's handler is made: at its first
+	// byte, or when it ends if it carries none.
+	early map[uint64]*Expectation
+}
+
+// Opened is engine.Config.Opened: an expectation is matched when its
+// connection opens, so that a data connection is claimed in capture order
+// even if its bytes come late or never (an empty file).
+func (m *Mux) Opened(c *flowtable.Conn) {
+	if m.Env.Expect == nil || m.Env.Expect.Pending() == 0 {
+		return
+	}
+	if x := m.Env.Expect.MatchConn(c); x != nil {
+		if m.early == nil {
+			m.early = map[uint64]*Expectation{}
+		}
+		m.early[c.Index] = x
+	}
 }
 
 // NewMux returns a Mux for the protocols given.
@@ -35,7 +56,11 @@ func (m *Mux) NewHandler(s *engine.Session) engine.Handler {
 	if m.Transcript != nil {
 		h.t = m.Transcript(s)
 	}
-	if m.Env.Expect != nil && m.Env.Expect.Pending() > 0 {
+	if x, ok := m.early[s.Conn.Index]; ok {
+		delete(m.early, s.Conn.Index)
+		h.p = x.New(s)
+		h.decided = true
+	} else if m.Env.Expect != nil && m.Env.Expect.Pending() > 0 {
 		if x := m.Env.Expect.Match(s); x != nil {
 			h.p = x.New(s)
 			h.decided = true

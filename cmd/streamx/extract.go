@@ -93,16 +93,20 @@ func (c *extractCmd) Run(e *env) error {
 
 	logs := extractors.NewLogs(c.Output)
 	defer logs.Close()
-	env := &extractors.Env{Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: c.MaxExpectations},
+	env := &extractors.Env{Dir: c.Output, Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: c.MaxExpectations},
 		Options: extractors.Options{RedactPasswords: c.RedactPasswords, KeepEncoded: c.KeepEncoded,
 			MaxDecodedSize: c.MaxDecodedSize, MaxExpectations: c.MaxExpectations}}
 	mux := extractors.NewMux(env, protocols()...)
+	an := newExtractAnalysis(mux)
 	if !c.NoTranscripts {
 		mux.Transcript = func(s *engine.Session) engine.Handler { return tw.Open(s) }
 	}
 	var written int
 	cfg.NewHandler = mux.NewHandler
+	cfg.Opened = mux.Opened
+	cfg.Packet = an.col.Packet
 	cfg.Closed = func(s *engine.Session) {
+		an.col.Closed(s)
 		rec := flowlog.FromSession(s)
 		if t, ok := extractors.TranscriptOf(s).(*transcripts.Conn); ok && t.Paths.Text != "" {
 			rec.Transcript = "transcripts/" + t.Paths.Text
@@ -122,6 +126,10 @@ func (c *extractCmd) Run(e *env) error {
 	} else {
 		closeErr = errors.Join(pool.Close(), sk.Close())
 	}
+	notices, err := an.finishExtract(c.Output, logs, runErr)
+	if err != nil && closeErr == nil {
+		closeErr = err
+	}
 	elapsed := time.Since(start)
 	st := sk.Stats()
 	if err := writeSummaryJSON(filepath.Join(c.Output, "summary.json"), sum, written, tw, elapsed); err != nil && closeErr == nil {
@@ -131,6 +139,7 @@ func (c *extractCmd) Run(e *env) error {
 		writeSummary(e.stderr, sum, func(w io.Writer) {
 			fmt.Fprintf(w, "  wrote %s: %d flows, %d transcript files (%d bytes), %d carved files (%d truncated), in %.2fs\n",
 				c.Output, written, tw.Files, tw.Bytes, st.Files, st.Truncated, elapsed.Seconds())
+			noticeSummary(w, notices)
 		})
 	}
 	if closeErr == nil && !c.NoReport && (runErr == nil || isInputFault(runErr)) {
@@ -191,6 +200,8 @@ type summaryJSON struct {
 	TFiles     int                  `json:"transcript_files"`
 	TBytes     int64                `json:"transcript_bytes"`
 	Interrupt  bool                 `json:"interrupted,omitempty"`
+	KernelRcv  uint64               `json:"kernel_received,omitempty"`
+	KernelDrop uint64               `json:"kernel_dropped,omitempty"`
 	ElapsedSec float64              `json:"elapsed_seconds"`
 }
 
@@ -200,7 +211,8 @@ func writeSummaryJSON(path string, sum *engine.Summary, flows int, tw *transcrip
 		Decode: map[string]uint64{}, BadLinks: sum.BadLinkTypes, Filtered: sum.Filtered,
 		TCP: sum.TCP, UDP: sum.UDP, ICMP: sum.ICMP, Other: sum.Other, Conns: sum.Conns, Evicted: sum.Evicted,
 		Midstream: sum.Assembler.Midstream, Gaps: sum.Assembler.Gaps, GapBytes: sum.Assembler.GapBytes,
-		Flows: flows, TFiles: tw.Files, TBytes: tw.Bytes, Interrupt: sum.Interrupted, ElapsedSec: el.Seconds()}
+		Flows: flows, TFiles: tw.Files, TBytes: tw.Bytes, Interrupt: sum.Interrupted, ElapsedSec: el.Seconds(),
+		KernelRcv: sum.Received, KernelDrop: sum.Dropped}
 	sum.Decode.Each(func(name string, n uint64) { s.Decode[name] = n })
 	for _, f := range sum.Faults {
 		s.Faults = append(s.Faults, f.Error())

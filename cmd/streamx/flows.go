@@ -52,14 +52,18 @@ func (c *flowsCmd) Run(e *env) error {
 	var recs []flowlog.Record
 	enc := json.NewEncoder(out)
 	if c.Events {
+		live := c.Interface != "" // live: each transition shows as it happens, like tcpick
 		cfg.Transition = func(cn *flowtable.Conn, from, to flowtable.State, ts time.Time) {
 			if c.JSON {
 				enc.Encode(event{TS: manifest.TS{Time: ts}, UID: cn.UID, Stream: cn.Index,
 					ConnID: manifest.ConnID{OrigH: cn.Orig.Addr(), OrigP: cn.Orig.Port(), RespH: cn.Resp.Addr(), RespP: cn.Resp.Port()},
 					From:   from.String(), To: to.String()})
-				return
+			} else {
+				fmt.Fprintf(out, "%s  %-7d %-22s > %-22s %s\n", ts.UTC().Format("2006-01-02T15:04:05.000000Z"), cn.Index, cn.Orig, cn.Resp, to)
 			}
-			fmt.Fprintf(out, "%s  %-7d %-22s > %-22s %s\n", ts.UTC().Format("2006-01-02T15:04:05.000000Z"), cn.Index, cn.Orig, cn.Resp, to)
+			if live {
+				out.Flush()
+			}
 		}
 	} else {
 		cfg.Closed = func(s *engine.Session) {

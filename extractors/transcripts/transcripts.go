@@ -26,7 +26,7 @@ type Writer struct {
 	// FullBinary escapes binary data byte by byte in the ascii transcript
 	// instead of summarising it (the raw files always hold every byte).
 	FullBinary bool
-	Pool   *fdpool.Pool
+	Pool       *fdpool.Pool
 
 	Files int   // files written
 	Bytes int64 // bytes written to raw files
