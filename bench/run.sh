@@ -36,8 +36,8 @@ run() { # name, command...
 
 run floor            "$WORK/floor" "$CAP"
 run streamx-flows    "$WORK/streamx" flows -q --json "$CAP"
-run streamx-extract  "$WORK/streamx" extract -q "$CAP" -o "$WORK/out"
-run streamx-extract-notranscripts "$WORK/streamx" extract -q --no-transcripts "$CAP" -o "$WORK/out"
+run streamx-extract  "$WORK/streamx" extract -q --no-report "$CAP" -o "$WORK/out"
+run streamx-extract-notranscripts "$WORK/streamx" extract -q --no-report --no-transcripts "$CAP" -o "$WORK/out"
 if command -v tcpflow >/dev/null; then
   run tcpflow          tcpflow -r "$CAP" -o "$WORK/out"
   run tcpflow-e-http   tcpflow -e http -r "$CAP" -o "$WORK/out"
