@@ -82,6 +82,16 @@ func (f *File) FUID() string { return f.fuid }
 // gapped.
 func (f *File) Size() int64 { return f.size }
 
+// SetExtra adds or replaces one extractor-specific field of the manifest
+// entry (e.g. that a body did not decode, learned after the file was
+// created). v must not change until Close.
+func (f *File) SetExtra(k string, v any) {
+	if f.meta.Extra == nil {
+		f.meta.Extra = map[string]any{}
+	}
+	f.meta.Extra[k] = v
+}
+
 // SetLastTS records the capture time of the latest data; the manifest
 // duration is the span from Meta.TS to it. Optional.
 func (f *File) SetLastTS(ts time.Time) {
