@@ -39,7 +39,7 @@ func FuzzExtract(f *testing.F) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(parent, "out")
-		code := runWith([]string{"extract", "-q", pcap, "-o", out}, io.Discard, io.Discard)
+		code := runWith([]string{"extract", "-q", "--no-report", pcap, "-o", out}, io.Discard, io.Discard)
 		if code != exitOK && code != exitDamaged {
 			var eb bytes.Buffer
 			runWith([]string{"extract", "-q", "--force", pcap, "-o", filepath.Join(parent, "again")}, io.Discard, &eb)
