@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/streamx/streamx/internal/testcap"
 )
@@ -39,7 +41,15 @@ func FuzzExtract(f *testing.F) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(parent, "out")
-		code := runWith([]string{"extract", "-q", "--no-report", pcap, "-o", out}, io.Discard, io.Discard)
+		done := make(chan int, 1)
+		go func() { done <- runWith([]string{"extract", "-q", "--no-report", pcap, "-o", out}, io.Discard, io.Discard) }()
+		var code int
+		select {
+		case code = <-done:
+		case <-time.After(20 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("extract still running after 20s on a %d-byte capture (hang):\n%s", len(b), buf[:runtime.Stack(buf, true)])
+		}
 		if code != exitOK && code != exitDamaged {
 			var eb bytes.Buffer
 			runWith([]string{"extract", "-q", "--force", pcap, "-o", filepath.Join(parent, "again")}, io.Discard, &eb)
