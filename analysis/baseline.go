@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -70,15 +71,17 @@ func (f *BaseFlow) key() flowKey {
 	return flowKey{f.Client, f.Server, f.Proto, f.Port, f.Service}
 }
 
-// Baseline summarises the run as a baseline. Call it after ReadLog (FTP
-// data channels are told by the FTP log), instead of or after Finish.
+// Baseline summarises the run as a baseline. The Collector needs Tables
+// and Flows; call it after ReadLog, instead of or after Finish.
 func (c *Collector) Baseline(inputs []string) *Baseline {
-	f := c.findings()
+	c.finishFindings()
 	b := &Baseline{Version: BaselineVersion, Inputs: slices.Clone(inputs),
 		First: manifest.TS{Time: c.traffic.first}, Last: manifest.TS{Time: c.traffic.last}}
-	flows := map[flowKey]*BaseFlow{}
-	protos := map[string]*BaseProto{}
-	add := func(k flowKey, first, last time.Time, pk uint64, by uint64) {
+	if c.tables == nil {
+		return b
+	}
+	flows := maps.Clone(c.tables.flows)
+	add := func(k flowKey, first, last time.Time, pk, by uint64) {
 		fl := flows[k]
 		if fl == nil {
 			fl = &BaseFlow{Client: k.client, Server: k.server, Proto: k.proto, Port: k.port, Service: k.service,
@@ -88,33 +91,6 @@ func (c *Collector) Baseline(inputs []string) *Baseline {
 		fl.Conns++
 		fl.Packets += pk
 		fl.Bytes += by
-		if first.Before(fl.First.Time) {
-			fl.First.Time = first
-		}
-		if last.After(fl.Last.Time) {
-			fl.Last.Time = last
-		}
-		for _, p := range []struct{ name, kind string }{{k.proto, "transport"}, {k.service, "service"}} {
-			if p.name == "" {
-				continue
-			}
-			bp := protos[p.kind+"|"+p.name]
-			if bp == nil {
-				bp = &BaseProto{Name: p.name, Kind: p.kind}
-				protos[p.kind+"|"+p.name] = bp
-			}
-			bp.Conns++
-			bp.Packets += pk
-			bp.Bytes += by
-		}
-	}
-	for i := range c.conns {
-		cs := &c.conns[i]
-		k := flowKey{cs.OrigH, cs.RespH, "tcp", cs.RespP, cs.Service}
-		if f.ftpData[cs.UID] {
-			k.port, k.service = 0, "ftp-data"
-		}
-		add(k, cs.TS.Time, cs.LastTS.Time, cs.frames[0].Packets+cs.frames[1].Packets, cs.frames[0].Bytes+cs.frames[1].Bytes)
 	}
 	for _, u := range c.traffic.udp {
 		add(flowKey{u.orig.Addr(), u.resp.Addr(), "udp", u.resp.Port(), ""}, u.first, u.last,
@@ -123,8 +99,22 @@ func (c *Collector) Baseline(inputs []string) *Baseline {
 	for _, a := range c.traffic.ip {
 		add(flowKey{a.orig, a.resp, a.proto, 0, ""}, a.first, a.last, a.dir[0].Packets+a.dir[1].Packets, a.dir[0].Bytes+a.dir[1].Bytes)
 	}
+	protos := map[string]*BaseProto{}
 	for _, fl := range flows {
 		b.Flows = append(b.Flows, *fl)
+		for _, p := range []struct{ name, kind string }{{fl.Proto, "transport"}, {fl.Service, "service"}} {
+			if p.name == "" {
+				continue
+			}
+			bp := protos[p.kind+"|"+p.name]
+			if bp == nil {
+				bp = &BaseProto{Name: p.name, Kind: p.kind}
+				protos[p.kind+"|"+p.name] = bp
+			}
+			bp.Conns += fl.Conns
+			bp.Packets += fl.Packets
+			bp.Bytes += fl.Bytes
+		}
 	}
 	slices.SortFunc(b.Flows, func(x, y BaseFlow) int { return compareFlowKey(x.key(), y.key()) })
 	for _, p := range protos {

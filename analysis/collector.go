@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/streamx/streamx/decode"
+	"github.com/streamx/streamx/detect"
 	"github.com/streamx/streamx/engine"
+	"github.com/streamx/streamx/extractors"
 	"github.com/streamx/streamx/extractors/plainauth"
 	"github.com/streamx/streamx/extractors/tls"
 	"github.com/streamx/streamx/flowlog"
@@ -19,6 +22,16 @@ import (
 
 // Options are the analyst's choices.
 type Options struct {
+	// Tables keeps what the stats tables and the baseline need: hosts,
+	// conversations, services, the encryption summary, TLS servers, flows.
+	// Without it (extract) only the findings are worked out.
+	Tables bool
+	// Connections keeps every TCP connection's encryption class
+	// (Report.Connections; stats --connections). Needs Tables.
+	Connections bool
+	// Flows keeps the traffic per client, server, port and service that
+	// Baseline needs. Needs Tables.
+	Flows bool
 	// KeepBroadcast keeps broadcast and multicast traffic in the host and
 	// conversation tables (it is always in the protocol totals).
 	KeepBroadcast bool
@@ -87,16 +100,6 @@ func (t Thresholds) withDefaults() Thresholds {
 	return d
 }
 
-// connSum is what the analysis keeps of a finished TCP connection.
-type connSum struct {
-	flowlog.Record
-	frames    [2]Count // frames and wire bytes per direction, as tshark counts them
-	rst       [2]bool  // a RST from the originator, from the responder
-	synAck    bool     // the responder sent a SYN-ACK
-	origAcked bool     // the originator sent an ACK or data
-	text      bool     // its first bytes are printable text
-}
-
 // FTPLine is the part of an ftp.jsonl line (package ftp's Log, Zeek's
 // ftp.log names) the analysis reads.
 type FTPLine struct {
@@ -119,6 +122,12 @@ type FTPLine struct {
 	Note         string `json:"note"`
 }
 
+// keep reports whether a finding may need the line: logins, AUTH, and
+// transfers cut short.
+func (l *FTPLine) keep() bool {
+	return l.Command == "PASS" || l.Login != "" || l.Command == "AUTH" || (l.Direction != "" && l.State == "truncated")
+}
+
 // HTTPLine is the part of an http.jsonl line (package httpx's record,
 // Zeek's http.log names) the analysis reads.
 type HTTPLine struct {
@@ -139,52 +148,201 @@ type HTTPLine struct {
 	Flags           []string `json:"flags"`
 }
 
+// keep reports whether a finding may need the line: credentials, error
+// statuses, messages cut short.
+func (l *HTTPLine) keep() bool {
+	return l.Username != "" || l.StatusCode >= 400 || l.State == "truncated"
+}
+
 // Collector gathers what a run shows and turns it into a Report. It is
 // fed from the engine's goroutine only.
 //
 // Call order:
-//  1. Packet for every decoded packet (engine.Config.Packet), Closed for
-//     every finished connection (engine.Config.Closed), TLS and Login as
-//     the TLS and plain-text-login extractors report (in any order,
-//     interleaved, during the run);
-//  2. ReadLog for each protocol log the extractors wrote ("ftp", "http"),
+//  1. New, then Attach to the run's Mux (before the run);
+//  2. during the run: Packet for every decoded packet
+//     (engine.Config.Packet), Closed for every finished connection
+//     (engine.Config.Closed); TLS and Login come from the extractors Attach
+//     connected, before the Closed of their connection;
+//  3. ReadLog for each protocol log the extractors wrote ("ftp", "http"),
 //     after the run;
-//  3. Finish, once.
+//  4. Finish (or Baseline), once.
+//
+// Memory: what a finding or table may still need. Every connection
+// updates running totals; kept per connection are only failed connection
+// attempts (about 80 bytes each: scans are told at the end), HTTP, FTP and
+// FTP data connections (about 100 bytes, for the findings the logs lead
+// to), and, with Tables, the conversations (the top rows only, with Top),
+// hosts and flows. Log lines are kept only when a finding may use them.
 type Collector struct {
 	opts    Options
 	th      Thresholds
 	traffic *traffic
-	conns   []connSum
-	byUID   map[string]int
-	tls     []tls.Record
-	logins  []plainauth.Event
-	ftp     []FTPLine
-	http    []HTTPLine
-	bad     map[string]int // log lines that did not parse, per log
+	ns      *noticeSet
+
+	health   TCPHealth
+	attempts attemptList
+	joins    map[uint64]*joinInfo
+	deferred []deferredConn
+	// claimed: connections a protocol took by content (Attach's
+	// wrappers), until Closed; a connection with a protocol handler that no
+	// content claimed was handed over through an expectation (FTP data).
+	claimed    map[uint64]bool
+	switched   map[string]string // uid -> how the session went on in TLS
+	tlsPending map[string]string // uid -> TLS version, until Closed
+
+	tables *tables
+
+	logins []plainauth.Event
+	ftp    []FTPLine
+	http   []HTTPLine
+	bad    map[string]int
+	done   bool
 }
 
 // New returns an empty Collector.
 func New(opts Options) *Collector {
-	return &Collector{opts: opts, th: opts.Thresholds.withDefaults(), traffic: newTraffic(opts.KeepBroadcast),
-		byUID: map[string]int{}, bad: map[string]int{}}
+	c := &Collector{opts: opts, th: opts.Thresholds.withDefaults(), traffic: newTraffic(opts.Tables, opts.KeepBroadcast),
+		ns: newNoticeSet(), joins: map[uint64]*joinInfo{}, claimed: map[uint64]bool{}, switched: map[string]string{},
+		tlsPending: map[string]string{}, bad: map[string]int{}}
+	c.health.States = map[string]int{}
+	if opts.Tables {
+		c.tables = newTables(opts)
+	}
+	return c
+}
+
+// Attach connects the collector to the run's Mux: the TLS extractor
+// (service "tls") reports its records to it, the plain-text login
+// observers of package plainauth handle the services no protocol of the
+// Mux handles (smtp, pop3, imap, telnet), and every protocol is wrapped so
+// that the collector knows which connections were claimed by content and
+// which through an expectation (FTP data channels). Call it before the run.
+func (c *Collector) Attach(mux *extractors.Mux) {
+	if p, ok := mux.Protocols["tls"].(*tls.Protocol); ok {
+		p.Observe = c.TLS
+	}
+	for _, svc := range plainauth.Services() {
+		if mux.Protocols[svc] == nil {
+			mux.Protocols[svc] = plainauth.New(svc, c.Login)
+		}
+	}
+	for svc, p := range mux.Protocols {
+		mux.Protocols[svc] = &claimWatch{Protocol: p, c: c}
+	}
+}
+
+// claimWatch notes the connections its protocol is asked to handle.
+type claimWatch struct {
+	extractors.Protocol
+	c *Collector
+}
+
+func (w *claimWatch) New(s *engine.Session, env *extractors.Env) engine.Handler {
+	w.c.claimed[s.Conn.Index] = true
+	return w.Protocol.New(s, env)
 }
 
 // Packet accounts one decoded packet; p is not kept.
 func (c *Collector) Packet(p *decode.Packet) { c.traffic.packet(p) }
 
-// Closed records a finished connection.
+// TLS records one line of tls.jsonl (the TLS extractor's Observe).
+func (c *Collector) TLS(r *tls.Record) {
+	c.tlsPending[r.UID] = r.Version
+	if c.tables != nil {
+		c.tables.tls(r)
+	}
+}
+
+// Login records a plain-text login or a switch to TLS seen by the
+// plainauth observers.
+func (c *Collector) Login(ev plainauth.Event) {
+	if ev.Kind == plainauth.KindStartTLS {
+		c.switched[ev.UID] = strings.ToUpper(ev.Service) + " " + ev.Mechanism
+		return
+	}
+	c.logins = append(c.logins, ev)
+}
+
+// Closed accounts a finished connection.
 func (c *Collector) Closed(s *engine.Session) {
-	cs := connSum{Record: flowlog.FromSession(s)}
-	cs.frames = c.traffic.takeTCP(s)
-	cs.rst = [2]bool{s.Conn.Dirs[0].SawRST, s.Conn.Dirs[1].SawRST}
-	h := cs.History
-	cs.synAck = strings.ContainsRune(h, 'h')
-	cs.origAcked = strings.ContainsAny(h, "AD")
-	if cs.Service == "" {
+	rec := flowlog.FromSession(s)
+	idx := s.Conn.Index
+	claimed := c.claimed[idx]
+	delete(c.claimed, idx)
+	svc := rec.Service
+	if !claimed && extractors.ProtocolOf(s) != nil {
+		svc = "ftp-data" // handed over through an FTP expectation
+	}
+	rst := [2]bool{s.Conn.Dirs[0].SawRST, s.Conn.Dirs[1].SawRST}
+	cs := &connInfo{Record: &rec, svc: svc, rst: rst,
+		synAck: strings.ContainsRune(rec.History, 'h'), origAcked: strings.ContainsAny(rec.History, "AD")}
+	if svc == "" {
 		cs.text = printable(s.Prefix(0)) && printable(s.Prefix(1)) && len(s.Prefix(0))+len(s.Prefix(1)) > 0
 	}
-	c.byUID[cs.UID] = len(c.conns)
-	c.conns = append(c.conns, cs)
+	c.health.add(cs)
+	if failedAttempt(cs) || noAnswer(cs) || rec.ConnState == "REJ" {
+		c.attempts.add(compactAttempt(cs, idx))
+	}
+	switch svc {
+	case detect.HTTP, detect.FTP, "ftp-data":
+		c.joins[idx] = &joinInfo{state: rec.ConnState, history: rec.History, rst: rst, missed: rec.MissedBytes,
+			orig: addrPort(rec.OrigH, rec.OrigP), resp: addrPort(rec.RespH, rec.RespP)}
+	}
+	if svc == detect.FTP {
+		// encryption and port verdicts wait for the FTP log (AUTH TLS)
+		c.deferred = append(c.deferred, deferredConn{uid: rec.UID, ts: rec.TS.Time, id: rec.ConnID,
+			bytes: rec.OrigBytes + rec.RespBytes})
+	} else if svc != "ftp-data" {
+		c.portFinding(rec.UID, rec.TS.Time, rec.ConnID, svc, c.switched[rec.UID] != "")
+	}
+	var frames [2]Count
+	if c.tables != nil {
+		frames = c.traffic.takeTCP(s)
+	}
+	tlsVersion, isTLS := c.tlsPending[rec.UID]
+	delete(c.tlsPending, rec.UID)
+	if c.tables != nil {
+		c.tables.conn(cs, frames)
+		if svc != detect.FTP {
+			class, how := classify(cs, isTLS, tlsVersion, c.switched[rec.UID])
+			c.tables.class(cs, class, how, frames)
+		} else {
+			c.deferred[len(c.deferred)-1].frames = frames
+			c.deferred[len(c.deferred)-1].orig = addrPort(rec.OrigH, rec.OrigP)
+			c.deferred[len(c.deferred)-1].resp = addrPort(rec.RespH, rec.RespP)
+		}
+	}
+	delete(c.switched, rec.UID)
+}
+
+// connInfo is a finished connection while Closed works on it.
+type connInfo struct {
+	*flowlog.Record
+	svc       string // Service, or "ftp-data"
+	rst       [2]bool
+	synAck    bool // the responder sent a SYN-ACK
+	origAcked bool // the originator sent an ACK or data
+	text      bool // its first bytes are printable text
+}
+
+// joinInfo is what the log findings need of an HTTP, FTP or FTP data
+// connection.
+type joinInfo struct {
+	state, history string
+	rst            [2]bool
+	missed         uint64
+	orig, resp     netip.AddrPort
+}
+
+// deferredConn is an FTP control connection whose encryption class and
+// port verdict wait for the FTP log.
+type deferredConn struct {
+	uid        string
+	ts         time.Time
+	id         manifest.ConnID
+	bytes      int64
+	frames     [2]Count
+	orig, resp netip.AddrPort
 }
 
 // printable reports whether b is text: at least 90% printable ASCII,
@@ -199,18 +357,10 @@ func printable(b []byte) bool {
 	return n*10 >= len(b)*9
 }
 
-// TLS records one line of tls.jsonl (the TLS extractor's Observe).
-func (c *Collector) TLS(r *tls.Record) {
-	c.tls = append(c.tls, *r)
-}
-
-// Login records a plain-text login or STARTTLS seen by the plainauth
-// extractors.
-func (c *Collector) Login(ev plainauth.Event) { c.logins = append(c.logins, ev) }
-
 // ReadLog reads the JSON lines of one protocol log: "ftp" (ftp.jsonl) or
-// "http" (http.jsonl). Other names are ignored. A line that does not parse
-// is counted (Report.LogErrors) and skipped; only a read error is returned.
+// "http" (http.jsonl). Other names are ignored. Only the lines a finding
+// may use are kept. A line that does not parse is counted
+// (Report.LogErrors) and skipped; only a read error is returned.
 func (c *Collector) ReadLog(name string, r io.Reader) error {
 	if name != "ftp" && name != "http" {
 		return nil
@@ -226,12 +376,12 @@ func (c *Collector) ReadLog(name string, r io.Reader) error {
 		switch name {
 		case "ftp":
 			var l FTPLine
-			if err = json.Unmarshal(line, &l); err == nil {
+			if err = json.Unmarshal(line, &l); err == nil && l.keep() {
 				c.ftp = append(c.ftp, l)
 			}
 		case "http":
 			var l HTTPLine
-			if err = json.Unmarshal(line, &l); err == nil {
+			if err = json.Unmarshal(line, &l); err == nil && l.keep() {
 				c.http = append(c.http, l)
 			}
 		}
@@ -245,11 +395,16 @@ func (c *Collector) ReadLog(name string, r io.Reader) error {
 	return nil
 }
 
-func (c *Collector) conn(uid string) *connSum {
-	if i, ok := c.byUID[uid]; ok {
-		return &c.conns[i]
+// join returns what the log findings need of connection uid, if kept.
+func (c *Collector) join(uid string) *joinInfo {
+	if len(uid) < 2 || uid[0] != 'C' {
+		return nil
 	}
-	return nil
+	idx, err := strconv.ParseUint(uid[1:], 10, 64)
+	if err != nil {
+		return nil
+	}
+	return c.joins[idx]
 }
 
 func addrPort(a netip.Addr, p uint16) netip.AddrPort { return netip.AddrPortFrom(a, p) }

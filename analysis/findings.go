@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -12,49 +13,44 @@ import (
 	"github.com/streamx/streamx/manifest"
 )
 
-// findings derives the notices from everything collected. ctx holds what
-// several rules share.
+// findings works out, at the end of the run, the notices that need the
+// protocol logs or every connection attempt; the port findings were made as
+// connections finished (Collector.portFinding) into the same set.
 type findings struct {
 	c  *Collector
 	th Thresholds
 	ns *noticeSet
-	// ftpData: connections an FTP session announced and used as data
-	// channels (their content is a file, whatever it looks like).
-	ftpData map[string]bool
-	// switched: connections that went on in TLS after STARTTLS or AUTH TLS,
-	// and how.
-	switched map[string]string
 	// inScan: connections folded into a Scan notice.
-	inScan map[string]bool
+	inScan map[uint64]bool
 	// brute: src|dst|port|service of the logins folded into a Brute_Force
 	// notice.
 	brute map[string]bool
 }
 
-func (c *Collector) findings() *findings {
-	f := &findings{c: c, th: c.th, ns: newNoticeSet(), ftpData: map[string]bool{}, switched: map[string]string{},
-		inScan: map[string]bool{}, brute: map[string]bool{}}
+func (c *Collector) findings() {
+	f := &findings{c: c, th: c.th, ns: c.ns, inScan: map[uint64]bool{}, brute: map[string]bool{}}
+	authTLS := map[string]string{}
 	for i := range c.ftp {
 		l := &c.ftp[i]
-		if l.DataUID != "" {
-			f.ftpData[l.DataUID] = true
-		}
 		if l.Command == "AUTH" && l.ReplyCode == 234 {
-			f.switched[l.UID] = "FTP AUTH " + strings.ToUpper(l.Arg)
+			authTLS[l.UID] = "FTP AUTH " + strings.ToUpper(l.Arg)
 		}
 	}
-	for _, ev := range c.logins {
-		if ev.Kind == plainauth.KindStartTLS {
-			f.switched[ev.UID] = strings.ToUpper(ev.Service) + " " + ev.Mechanism
+	for _, d := range c.deferred {
+		c.portFinding(d.uid, d.ts, d.id, detect.FTP, authTLS[d.uid] != "")
+		if c.tables != nil {
+			class, how := ClassPlaintext, detect.FTP
+			if sw := authTLS[d.uid]; sw != "" {
+				class, how = ClassEncrypted, "TLS after "+sw
+			}
+			c.tables.classDeferred(d, class, how)
 		}
 	}
 	f.scans()
 	f.logins()
 	f.httpStatus()
 	f.transfers()
-	f.services()
 	f.unanswered()
-	return f
 }
 
 // --- logins ---
@@ -332,7 +328,6 @@ func (f *findings) transfers() {
 		if l.State != "truncated" {
 			continue
 		}
-		cs := f.c.conn(l.UID)
 		ev := map[string]any{"method": l.Method, "host": l.Host, "uri": l.URI, "status_code": l.StatusCode,
 			"request_body_len": l.RequestBodyLen, "response_body_len": l.ResponseBodyLen, "state": l.State,
 			"trans_depth": l.TransDepth}
@@ -344,7 +339,7 @@ func (f *findings) transfers() {
 		if l.StatusCode == 0 || l.RequestBodyLen > 0 && l.ResponseBodyLen == 0 {
 			bytes = fmt.Sprintf("%d request body bytes", l.RequestBodyLen)
 		}
-		f.cut("http", l.UID, l.UID, l.TS.Time, l.ConnID, fmt.Sprintf("%s|%d", l.UID, l.TransDepth), what, bytes, cs, ev)
+		f.cut("http", l.UID, l.UID, l.TS.Time, l.ConnID, fmt.Sprintf("%s|%d", l.UID, l.TransDepth), what, bytes, f.c.join(l.UID), ev)
 	}
 	for i := range f.c.ftp {
 		l := &f.c.ftp[i]
@@ -370,35 +365,34 @@ func (f *findings) transfers() {
 		if l.Reason != "" {
 			bytes += " (" + l.Reason + ")"
 		}
-		dataConn := f.c.conn(l.DataUID)
 		f.cut("ftp", l.UID, l.DataUID, l.TS.Time, l.ConnID, fmt.Sprintf("%s|%s|%s|%d", l.UID, l.DataUID, l.Arg, l.TS.UnixMicro()),
-			l.Command+" "+l.Arg, bytes, dataConn, ev)
+			l.Command+" "+l.Arg, bytes, f.c.join(l.DataUID), ev)
 	}
 }
 
 // cut reports a transfer that did not end as its protocol frames it:
-// Reset_Mid_Transfer when its connection (cs, the data connection for FTP)
+// Reset_Mid_Transfer when its connection (j, the data connection for FTP)
 // was reset, Truncated_Transfer otherwise.
-func (f *findings) cut(log, uid, connUID string, ts time.Time, id manifest.ConnID, key, what, bytes string, cs *connSum, ev map[string]any) {
+func (f *findings) cut(log, uid, connUID string, ts time.Time, id manifest.ConnID, key, what, bytes string, j *joinInfo, ev map[string]any) {
 	note := NoteTruncatedTransfer
 	how := "ended before its announced end"
-	if cs != nil {
-		ev["conn_state"] = cs.ConnState
-		ev["history"] = cs.History
-		if cs.MissedBytes > 0 {
-			ev["missed_bytes"] = cs.MissedBytes
-			how = fmt.Sprintf("is missing %d bytes from the capture", cs.MissedBytes)
+	if j != nil {
+		ev["conn_state"] = j.state
+		ev["history"] = j.history
+		if j.missed > 0 {
+			ev["missed_bytes"] = j.missed
+			how = fmt.Sprintf("is missing %d bytes from the capture", j.missed)
 		}
 		switch {
-		case cs.rst[0] && cs.rst[1]:
+		case j.rst[0] && j.rst[1]:
 			note, how = NoteResetMidTransfer, "was cut by resets from both sides"
-		case cs.rst[0]:
-			note, how = NoteResetMidTransfer, "was cut by a reset from the client side ("+cs.OrigH.String()+")"
-		case cs.rst[1]:
-			note, how = NoteResetMidTransfer, "was cut by a reset from the server side ("+cs.RespH.String()+")"
+		case j.rst[0]:
+			note, how = NoteResetMidTransfer, "was cut by a reset from the client side ("+j.orig.Addr().String()+")"
+		case j.rst[1]:
+			note, how = NoteResetMidTransfer, "was cut by a reset from the server side ("+j.resp.Addr().String()+")"
 		}
-		if cs.OrigP != id.OrigP || cs.RespP != id.RespP {
-			ev["data_conn"] = map[string]any{"id.orig_h": cs.OrigH, "id.orig_p": cs.OrigP, "id.resp_h": cs.RespH, "id.resp_p": cs.RespP}
+		if j.orig.Port() != id.OrigP || j.resp.Port() != id.RespP {
+			ev["data_conn"] = map[string]any{"id.orig_h": j.orig.Addr(), "id.orig_p": j.orig.Port(), "id.resp_h": j.resp.Addr(), "id.resp_p": j.resp.Port()}
 		}
 	}
 	f.ns.add(note+"|"+key, ts, uid, func() *Notice {
@@ -421,51 +415,46 @@ func (f *findings) cut(log, uid, connUID string, ts time.Time, id manifest.ConnI
 var plaintextServices = map[string]bool{detect.HTTP: true, detect.FTP: true, detect.SMTP: true, detect.POP3: true,
 	detect.IMAP: true, detect.Telnet: true}
 
-func (f *findings) services() {
-	for i := range f.c.conns {
-		cs := &f.c.conns[i]
-		svc := cs.Service
-		if svc == "" || f.ftpData[cs.UID] {
-			continue
-		}
-		hint := detect.PortHint(cs.RespP)
-		_, switched := f.switched[cs.UID]
-		plainUsual := plaintextServices[svc] && !switched && (hint == detect.TLS || hint == detect.SSH || svc == detect.Telnet)
-		switch {
-		case plainUsual:
-			key := fmt.Sprintf("%s|%s|%d|%s", NotePlaintextUsual, cs.RespH, cs.RespP, svc)
-			f.ns.add(key, cs.TS.Time, cs.UID, func() *Notice {
-				n := serverNotice(NotePlaintextUsual, cs, svc)
-				usual := "TLS"
-				if svc == detect.Telnet || hint == detect.SSH {
-					usual = "SSH"
-				}
-				if hint == "" || hint == svc {
-					n.Msg = fmt.Sprintf("%s in plaintext on %s: a remote login where %s is usual", svc, addrPort(cs.RespH, cs.RespP), usual)
-				} else {
-					n.Msg = fmt.Sprintf("plaintext %s on %s, a port where %s is usual", svc, addrPort(cs.RespH, cs.RespP), hint)
-				}
-				n.Evidence = map[string]any{"service": svc, "port_hint": hintWord(hint), "clients": []string{cs.OrigH.String()}}
-				return n
-			}, func(n *Notice) {
-				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), cs.OrigH.String(), 20)
-			})
-		case svc != hint:
-			key := fmt.Sprintf("%s|%s|%d|%s", NoteNonstandardPort, cs.RespH, cs.RespP, svc)
-			f.ns.add(key, cs.TS.Time, cs.UID, func() *Notice {
-				n := serverNotice(NoteNonstandardPort, cs, svc)
-				if hint == "" {
-					n.Msg = fmt.Sprintf("%s on %s, a port no standard service uses", svc, addrPort(cs.RespH, cs.RespP))
-				} else {
-					n.Msg = fmt.Sprintf("%s on %s, a port where %s is usual", svc, addrPort(cs.RespH, cs.RespP), hint)
-				}
-				n.Evidence = map[string]any{"service": svc, "port_hint": hintWord(hint), "clients": []string{cs.OrigH.String()}}
-				return n
-			}, func(n *Notice) {
-				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), cs.OrigH.String(), 20)
-			})
-		}
+// portFinding judges a connection's service against its server port:
+// Plaintext_Where_Encryption_Usual for a plaintext protocol on a port
+// where TLS or SSH is usual (or telnet anywhere), unless the session
+// switched to TLS; Service_Nonstandard_Port for any other mismatch. FTP
+// data channels are not judged (their content is a file).
+func (c *Collector) portFinding(uid string, ts time.Time, id manifest.ConnID, svc string, switched bool) {
+	if svc == "" || svc == "ftp-data" {
+		return
 	}
+	hint := detect.PortHint(id.RespP)
+	plainUsual := plaintextServices[svc] && !switched && (hint == detect.TLS || hint == detect.SSH || svc == detect.Telnet)
+	server := addrPort(id.RespH, id.RespP)
+	client := id.OrigH.String()
+	var note string
+	switch {
+	case plainUsual:
+		note = NotePlaintextUsual
+	case svc != hint:
+		note = NoteNonstandardPort
+	default:
+		return
+	}
+	key := fmt.Sprintf("%s|%s|%s", note, server, svc)
+	c.ns.add(key, ts, uid, func() *Notice {
+		n := connNotice(note, ts, uid, id)
+		n.Service, n.Log = svc, "flows"
+		n.Sub = fmt.Sprintf("%s on %d", svc, id.RespP)
+		switch {
+		case note == NoteNonstandardPort && hint == "":
+			n.Msg = fmt.Sprintf("%s on %s, a port no standard service uses", svc, server)
+		case note == NoteNonstandardPort:
+			n.Msg = fmt.Sprintf("%s on %s, a port where %s is usual", svc, server, hint)
+		case hint == "" || hint == svc:
+			n.Msg = fmt.Sprintf("%s in plaintext on %s: a remote login where SSH is usual", svc, server)
+		default:
+			n.Msg = fmt.Sprintf("plaintext %s on %s, a port where %s is usual", svc, server, hint)
+		}
+		n.Evidence = map[string]any{"service": svc, "port_hint": hintWord(hint), "clients": []string{client}}
+		return n
+	}, func(n *Notice) { n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), client, 20) })
 }
 
 func hintWord(h string) string {
@@ -480,89 +469,93 @@ func hintWord(h string) string {
 // failedAttempt: the originator sent a SYN and no data went either way,
 // and the connection was not a clean open-and-close (SF) nor left open
 // (S1): refused, unanswered, or reset after the handshake.
-func failedAttempt(cs *connSum) bool {
+func failedAttempt(cs *connInfo) bool {
 	return cs.OrigBy == "syn" && cs.OrigBytes == 0 && cs.RespBytes == 0 && cs.ConnState != "SF" && cs.ConnState != "S1"
 }
 
 // noAnswer: the originator sent a SYN and the responder sent nothing at
 // all, and the originator never acknowledged anything either (it did not
 // get an answer the capture missed).
-func noAnswer(cs *connSum) bool {
+func noAnswer(cs *connInfo) bool {
 	return cs.OrigBy == "syn" && cs.RespPkts == 0 && !cs.origAcked
 }
 
 func (f *findings) scans() {
-	bySrc := map[netip.Addr][]*connSum{}
+	bySrc := map[netip.Addr][]*connAttempt{}
 	var srcs []netip.Addr
-	for i := range f.c.conns {
-		cs := &f.c.conns[i]
-		if !failedAttempt(cs) {
-			continue
+	f.c.attempts.each(func(a *connAttempt) {
+		if a.flags&attFailed == 0 {
+			return
 		}
-		if bySrc[cs.OrigH] == nil {
-			srcs = append(srcs, cs.OrigH)
+		src := a.origAddr()
+		if bySrc[src] == nil {
+			srcs = append(srcs, src)
 		}
-		bySrc[cs.OrigH] = append(bySrc[cs.OrigH], cs)
-	}
+		bySrc[src] = append(bySrc[src], a)
+	})
 	for _, src := range srcs {
 		list := bySrc[src]
-		slices.SortStableFunc(list, func(a, b *connSum) int { return a.TS.Compare(b.TS.Time) })
+		if len(list) < min(f.th.ScanPorts, f.th.ScanHosts) {
+			continue
+		}
+		slices.SortStableFunc(list, func(a, b *connAttempt) int { return cmp.Compare(a.ts, b.ts) })
 		// address scan: many hosts
-		if distinctReaches(list, func(cs *connSum) string { return cs.RespH.String() }, f.th.ScanHosts, f.th.ScanWindow) {
+		if distinctReaches(list, func(a *connAttempt) string { return string(a.resp[:]) }, f.th.ScanHosts, f.th.ScanWindow) {
 			f.scanNotice("address scan", list, nil)
 			continue
 		}
 		// port scan: many ports of one host
-		byDst := map[netip.Addr][]*connSum{}
+		byDst := map[netip.Addr][]*connAttempt{}
 		var dsts []netip.Addr
-		for _, cs := range list {
-			if byDst[cs.RespH] == nil {
-				dsts = append(dsts, cs.RespH)
+		for _, a := range list {
+			d := a.respAddr()
+			if byDst[d] == nil {
+				dsts = append(dsts, d)
 			}
-			byDst[cs.RespH] = append(byDst[cs.RespH], cs)
+			byDst[d] = append(byDst[d], a)
 		}
 		for _, d := range dsts {
 			dl := byDst[d]
-			if distinctReaches(dl, func(cs *connSum) string { return fmt.Sprint(cs.RespP) }, f.th.ScanPorts, f.th.ScanWindow) {
+			if distinctReaches(dl, func(a *connAttempt) string { return fmt.Sprint(a.rport) }, f.th.ScanPorts, f.th.ScanWindow) {
 				f.scanNotice("port scan", dl, &d)
 			}
 		}
 	}
 }
 
-func (f *findings) scanNotice(kind string, list []*connSum, dst *netip.Addr) {
+func (f *findings) scanNotice(kind string, list []*connAttempt, dst *netip.Addr) {
 	first, last := list[0], list[len(list)-1]
 	states := map[string]int{}
-	var ports []int
-	var hosts []string
-	var answered []string
-	uids := []string{}
-	for _, cs := range list {
-		f.inScan[cs.UID] = true
-		states[cs.ConnState]++
-		ports = appendUnique(ports, int(cs.RespP), 1000)
-		hosts = appendUnique(hosts, cs.RespH.String(), 1000)
-		if cs.synAck {
-			answered = appendUnique(answered, addrPort(cs.RespH, cs.RespP).String(), 100)
+	ports, hosts, answered, uids := []int{}, []string{}, []string{}, []string{}
+	for _, a := range list {
+		f.inScan[a.idx] = true
+		states[a.connState()]++
+		ports = appendUnique(ports, int(a.rport), 1000)
+		hosts = appendUnique(hosts, a.respAddr().String(), 1000)
+		if a.flags&attSynAck != 0 {
+			answered = appendUnique(answered, addrPort(a.respAddr(), a.rport).String(), 100)
 		}
-		uids = appendUnique(uids, cs.UID, maxUIDs)
+		if len(uids) < maxUIDs {
+			uids = append(uids, a.uid())
+		}
 	}
 	slices.Sort(ports)
-	n := &Notice{Note: NoteScan, Proto: "tcp", Src: first.OrigH, N: len(list), UIDs: uids, Log: "flows"}
-	n.TS.Time, n.LastTS.Time, n.UID = first.TS.Time, last.TS.Time, first.UID
-	span := fmtDur(last.TS.Sub(first.TS.Time))
+	src := first.origAddr()
+	n := &Notice{Note: NoteScan, Proto: "tcp", Src: src, N: len(list), UIDs: uids, Log: "flows"}
+	n.TS.Time, n.LastTS.Time, n.UID = first.first(), last.first(), first.uid()
+	span := fmtDur(last.first().Sub(first.first()))
 	if dst != nil {
 		n.Dst = *dst
 		n.Sub = fmt.Sprintf("port scan of %s: %d ports", dst, len(ports))
 		n.Msg = fmt.Sprintf("%s tried %d ports of %s within %s (%s); %d answered",
-			first.OrigH, len(ports), dst, span, statesWords(states), len(answered))
+			src, len(ports), dst, span, statesWords(states), len(answered))
 	} else {
 		n.Sub = fmt.Sprintf("address scan: %d hosts", len(hosts))
 		n.Msg = fmt.Sprintf("%s tried %d hosts within %s (%s); %d answered",
-			first.OrigH, len(hosts), span, statesWords(states), len(answered))
+			src, len(hosts), span, statesWords(states), len(answered))
 	}
 	n.Evidence = map[string]any{"kind": kind, "attempts": len(list), "conn_states": states, "ports": ports, "hosts": hosts, "answered": answered}
-	n.key = fmt.Sprintf("%s|%s|%v|%s", NoteScan, first.OrigH, dst, kind)
+	n.key = fmt.Sprintf("%s|%s|%v|%s", NoteScan, src, dst, kind)
 	f.ns.byKey[n.key] = n
 }
 
@@ -581,38 +574,40 @@ func statesWords(states map[string]int) string {
 
 func (f *findings) unanswered() {
 	end := f.c.traffic.last
-	for i := range f.c.conns {
-		cs := &f.c.conns[i]
-		if f.inScan[cs.UID] {
-			continue
+	f.c.attempts.each(func(a *connAttempt) {
+		if f.inScan[a.idx] {
+			return
 		}
+		uid, ts := a.uid(), a.first()
+		id := manifest.ConnID{OrigH: a.origAddr(), OrigP: a.oport, RespH: a.respAddr(), RespP: a.rport}
+		client := id.OrigH.String()
 		switch {
-		case noAnswer(cs):
-			if cs.OrigPkts < 2 && end.Sub(cs.LastTS.Time) < f.th.NoAnswerWait {
-				continue // a SYN at the very end of the capture
+		case a.flags&attNoAnswer != 0:
+			if a.origPkts < 2 && end.Sub(a.lastTime()) < f.th.NoAnswerWait {
+				return // a SYN at the very end of the capture
 			}
-			key := fmt.Sprintf("%s|%s|%d", NoteNoAnswer, cs.RespH, cs.RespP)
-			f.ns.add(key, cs.TS.Time, cs.UID, func() *Notice {
-				n := serverNotice(NoteNoAnswer, cs, "")
-				n.Evidence = map[string]any{"clients": []string{cs.OrigH.String()}, "syns": int(cs.OrigPkts),
-					"conn_states": []string{cs.ConnState}, "history": cs.History}
+			key := fmt.Sprintf("%s|%s|%d", NoteNoAnswer, id.RespH, id.RespP)
+			f.ns.add(key, ts, uid, func() *Notice {
+				n := serverNotice(NoteNoAnswer, ts, uid, id)
+				n.Evidence = map[string]any{"clients": []string{client}, "syns": int(a.origPkts),
+					"conn_states": []string{a.connState()}, "history": a.history()}
 				return n
 			}, func(n *Notice) {
-				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), cs.OrigH.String(), 20)
-				n.Evidence["syns"] = n.Evidence["syns"].(int) + int(cs.OrigPkts)
-				n.Evidence["conn_states"] = appendUnique(n.Evidence["conn_states"].([]string), cs.ConnState, 10)
+				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), client, 20)
+				n.Evidence["syns"] = n.Evidence["syns"].(int) + int(a.origPkts)
+				n.Evidence["conn_states"] = appendUnique(n.Evidence["conn_states"].([]string), a.connState(), 10)
 			})
-		case cs.ConnState == "REJ":
-			key := fmt.Sprintf("%s|%s|%d", NoteRejected, cs.RespH, cs.RespP)
-			f.ns.add(key, cs.TS.Time, cs.UID, func() *Notice {
-				n := serverNotice(NoteRejected, cs, "")
-				n.Evidence = map[string]any{"clients": []string{cs.OrigH.String()}, "conn_state": cs.ConnState, "history": cs.History}
+		case a.connState() == "REJ":
+			key := fmt.Sprintf("%s|%s|%d", NoteRejected, id.RespH, id.RespP)
+			f.ns.add(key, ts, uid, func() *Notice {
+				n := serverNotice(NoteRejected, ts, uid, id)
+				n.Evidence = map[string]any{"clients": []string{client}, "conn_state": a.connState(), "history": a.history()}
 				return n
 			}, func(n *Notice) {
-				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), cs.OrigH.String(), 20)
+				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), client, 20)
 			})
 		}
-	}
+	})
 	// messages need the final counts
 	for _, n := range f.ns.byKey {
 		switch n.Note {
@@ -636,15 +631,12 @@ func connNotice(note string, ts time.Time, uid string, id manifest.ConnID) *Noti
 	return n
 }
 
-// serverNotice starts a notice about a server port, first seen on cs.
-func serverNotice(note string, cs *connSum, svc string) *Notice {
-	n := connNotice(note, cs.TS.Time, cs.UID, cs.ConnID)
-	n.Service, n.Log = svc, "flows"
-	if svc != "" {
-		n.Sub = fmt.Sprintf("%s on %d", svc, cs.RespP)
-	} else {
-		n.Sub = fmt.Sprintf("port %d", cs.RespP)
-	}
+// serverNotice starts a notice about a server port, first seen on
+// connection uid.
+func serverNotice(note string, ts time.Time, uid string, id manifest.ConnID) *Notice {
+	n := connNotice(note, ts, uid, id)
+	n.Log = "flows"
+	n.Sub = fmt.Sprintf("port %d", id.RespP)
 	return n
 }
 
@@ -689,9 +681,9 @@ func countReaches(n int, at func(i int) time.Time, limit int, w time.Duration) b
 	return false
 }
 
-// distinctReaches reports whether the events (in time order) include limit
-// distinct values of key within a window of w.
-func distinctReaches(list []*connSum, key func(*connSum) string, limit int, w time.Duration) bool {
+// distinctReaches reports whether the attempts (in time order) include
+// limit distinct values of key within a window of w.
+func distinctReaches(list []*connAttempt, key func(*connAttempt) string, limit int, w time.Duration) bool {
 	counts := map[string]int{}
 	distinct := 0
 	for i, j := 0, 0; i < len(list); i++ {
@@ -700,7 +692,7 @@ func distinctReaches(list []*connSum, key func(*connSum) string, limit int, w ti
 			distinct++
 		}
 		counts[k]++
-		for list[i].TS.Sub(list[j].TS.Time) > w {
+		for time.Duration(list[i].ts-list[j].ts) > w {
 			kj := key(list[j])
 			counts[kj]--
 			if counts[kj] == 0 {

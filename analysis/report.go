@@ -3,9 +3,9 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/streamx/streamx/detect"
@@ -169,8 +169,17 @@ type TLSServer struct {
 	Established int            `json:"established"`
 }
 
-// Finish computes the report. Call it once, after the run and ReadLog.
+// finishFindings works out the findings that wait for the end, once.
+func (c *Collector) finishFindings() {
+	if !c.done {
+		c.done = true
+		c.findings()
+	}
+}
+
+// Finish computes the report. Call it after the run and ReadLog.
 func (c *Collector) Finish() *Report {
+	c.finishFindings()
 	t := c.traffic
 	r := &Report{First: manifest.TS{Time: t.first}, Last: manifest.TS{Time: t.last},
 		Duration: manifest.Duration(t.last.Sub(t.first)), Excluded: t.excluded, NoticeCounts: map[string]int{}}
@@ -180,21 +189,39 @@ func (c *Collector) Finish() *Report {
 	}{{"tcp", 1}, {"udp", 2}, {"icmp", 3}, {"other", 0}} {
 		r.Protocols = append(r.Protocols, ProtoRow{Proto: p.name, Count: t.protos[p.i]})
 	}
-	r.Hosts = c.hostRows()
-	r.HostsTotal = len(r.Hosts)
-	r.Hosts = top(r.Hosts, c.opts.Top)
-	r.Conversations = c.convRows()
-	r.ConversationsTotal = len(r.Conversations)
-	r.Conversations = top(r.Conversations, c.opts.Top)
-
-	f := c.findings()
-	r.Services = c.serviceRows(f)
-	r.ServicesTotal = len(r.Services)
-	r.Services = top(r.Services, c.opts.Top)
-	r.TCP = c.health()
-	r.Encryption, r.Connections = c.encryption(f)
-	r.TLSServers = c.tlsServers()
-	r.Notices = f.ns.list()
+	r.TCP = c.health
+	r.TCP.States = maps.Clone(c.health.States)
+	for _, a := range t.tcp {
+		r.TCP.Unattributed += a.dir[0].Packets + a.dir[1].Packets // frames no finished connection claimed
+	}
+	r.TCP.Unattributed += t.unattributed.Packets
+	if r.TCP.Attempts > 0 {
+		r.TCP.CompletionRate = float64(r.TCP.Completed) / float64(r.TCP.Attempts)
+	}
+	if tb := c.tables; tb != nil {
+		r.Hosts = c.hostRows()
+		r.HostsTotal = len(r.Hosts)
+		r.Hosts = top(r.Hosts, c.opts.Top)
+		r.Conversations, r.ConversationsTotal = c.convRows()
+		r.Services = c.serviceRows()
+		r.ServicesTotal = len(r.Services)
+		r.Services = top(r.Services, c.opts.Top)
+		r.Encryption = tb.enc
+		r.Encryption.ByService = slices.Clone(tb.enc.ByService)
+		slices.SortFunc(r.Encryption.ByService, func(a, b EncRow) int {
+			if c := cmp.Compare(a.Class, b.Class); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(b.Conns, a.Conns); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Service, b.Service)
+		})
+		r.TLSServers = c.tlsServers()
+		r.Connections = tb.conns
+		slices.SortFunc(r.Connections, func(a, b ConnClass) int { return cmp.Compare(a.UID, b.UID) })
+	}
+	r.Notices = c.ns.list()
 	for _, n := range r.Notices {
 		r.NoticeCounts[n.Note]++
 	}
@@ -226,91 +253,30 @@ func (c *Collector) hostRows() []HostRow {
 	return rows
 }
 
-func (c *Collector) convRows() []ConvRow {
-	var rows []ConvRow
-	for i := range c.conns {
-		cs := &c.conns[i]
-		if !c.opts.KeepBroadcast && (isBroadcast(cs.OrigH) || isBroadcast(cs.RespH)) {
-			continue
-		}
-		rows = append(rows, ConvRow{Proto: "tcp", UID: cs.UID, A: addrPort(cs.OrigH, cs.OrigP), B: addrPort(cs.RespH, cs.RespP),
-			AtoB: cs.frames[0], BtoA: cs.frames[1],
-			Total: Count{cs.frames[0].Packets + cs.frames[1].Packets, cs.frames[0].Bytes + cs.frames[1].Bytes},
-			Start: cs.TS, Duration: cs.Duration, Service: cs.Service})
-	}
+// convRows merges the TCP conversations kept with the UDP ones, busiest
+// first, and returns the top rows and how many there were.
+func (c *Collector) convRows() ([]ConvRow, int) {
+	rows := slices.Clone(c.tables.convs)
+	total := c.tables.convTotal
 	for _, u := range c.traffic.udp {
+		total++
 		rows = append(rows, ConvRow{Proto: "udp", A: u.orig, B: u.resp, AtoB: u.dir[0], BtoA: u.dir[1],
 			Total: Count{u.dir[0].Packets + u.dir[1].Packets, u.dir[0].Bytes + u.dir[1].Bytes},
 			Start: manifest.TS{Time: u.first}, Duration: manifest.Duration(u.last.Sub(u.first)),
 			Service: detect.PortHint(u.resp.Port())})
 	}
-	slices.SortFunc(rows, func(a, b ConvRow) int {
-		if c := cmp.Compare(b.Total.Bytes, a.Total.Bytes); c != 0 {
-			return c
-		}
-		if c := a.Start.Compare(b.Start.Time); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Proto, b.Proto); c != 0 {
-			return c
-		}
-		if c := a.A.Compare(b.A); c != 0 {
-			return c
-		}
-		return a.B.Compare(b.B)
-	})
-	return rows
+	sortConvs(rows)
+	return top(rows, c.opts.Top), total
 }
 
-func (c *Collector) serviceRows(f *findings) []ServiceRow {
-	type key struct {
-		proto string
-		port  uint16
-		svc   string
-	}
-	type acc struct {
-		row              ServiceRow
-		servers, clients map[netip.Addr]bool
-	}
-	m := map[key]*acc{}
-	var order []key
-	get := func(k key) *acc {
-		a := m[k]
-		if a == nil {
-			hint := detect.PortHint(k.port)
-			if k.svc == "ftp-data" {
-				hint = ""
-			}
-			a = &acc{row: ServiceRow{Proto: k.proto, Port: k.port, Service: k.svc, PortHint: hint,
-				Mismatch: k.svc != "" && k.svc != "ftp-data" && k.svc != hint},
-				servers: map[netip.Addr]bool{}, clients: map[netip.Addr]bool{}}
-			m[k] = a
-			order = append(order, k)
-		}
-		return a
-	}
-	for i := range c.conns {
-		cs := &c.conns[i]
-		k := key{"tcp", cs.RespP, cs.Service}
-		if f.ftpData[cs.UID] {
-			k = key{"tcp", 0, "ftp-data"}
-		}
-		a := get(k)
-		a.row.Conns++
-		a.row.Bytes += cs.frames[0].Bytes + cs.frames[1].Bytes
-		a.servers[cs.RespH] = true
-		a.clients[cs.OrigH] = true
-	}
+func (c *Collector) serviceRows() []ServiceRow {
+	tb := c.tables
 	for _, u := range c.traffic.udp {
-		a := get(key{"udp", u.resp.Port(), ""})
-		a.row.Conns++
-		a.row.Bytes += u.dir[0].Bytes + u.dir[1].Bytes
-		a.servers[u.resp.Addr()] = true
-		a.clients[u.orig.Addr()] = true
+		tb.service(svcKey{"udp", u.resp.Port(), ""}, u.resp.Addr(), u.orig.Addr(), u.dir[0].Bytes+u.dir[1].Bytes)
 	}
-	rows := make([]ServiceRow, 0, len(order))
-	for _, k := range order {
-		a := m[k]
+	c.traffic.udp = map[udpKey]*udpAcc{} // counted once
+	rows := make([]ServiceRow, 0, len(tb.svc))
+	for _, a := range tb.svc {
 		a.row.Servers, a.row.Clients = len(a.servers), len(a.clients)
 		rows = append(rows, a.row)
 	}
@@ -335,152 +301,44 @@ func (c *Collector) serviceRows(f *findings) []ServiceRow {
 	return rows
 }
 
-func (c *Collector) health() TCPHealth {
-	h := TCPHealth{States: map[string]int{}, Unattributed: c.traffic.unattributed.Packets}
-	for i := range c.conns {
-		cs := &c.conns[i]
-		h.Connections++
-		h.States[cs.ConnState]++
-		if cs.OrigBy == "syn" {
-			h.Attempts++
-			if cs.synAck && cs.origAcked {
-				h.Completed++
-			}
-		}
-		if noAnswer(cs) {
-			h.NoAnswer++
-		}
-		if cs.ConnState == "REJ" {
-			h.Rejected++
-		}
-		if cs.rst[0] {
-			h.ResetByOrig++
-		}
-		if cs.rst[1] {
-			h.ResetByResp++
-		}
-		if cs.OrigMidstream || cs.RespMidstream || cs.OrigBy == "port-heuristic" {
-			h.Midstream++
-		}
-		h.Retransmissions += cs.OrigRetrans + cs.RespRetrans
-		h.OutOfOrder += cs.OrigOutOfOrder + cs.RespOutOfOrder
-		h.ZeroWindows += cs.ZeroWindow
-		h.MissingBytes += cs.MissedBytes
-		if cs.MissedBytes > 0 {
-			h.ConnsWithGaps++
+// add accounts a finished connection.
+func (h *TCPHealth) add(cs *connInfo) {
+	h.Connections++
+	h.States[cs.ConnState]++
+	if cs.OrigBy == "syn" {
+		h.Attempts++
+		if cs.synAck && cs.origAcked {
+			h.Completed++
 		}
 	}
-	if h.Attempts > 0 {
-		h.CompletionRate = float64(h.Completed) / float64(h.Attempts)
+	if noAnswer(cs) {
+		h.NoAnswer++
 	}
-	return h
-}
-
-// classify says whether a connection is encrypted, plaintext, neither
-// recognisably, or empty, and how that was told.
-func (c *Collector) classify(f *findings, cs *connSum, tlsVersion map[string]string) (class, how, svc string) {
-	svc = cs.Service
-	if f.ftpData[cs.UID] {
-		svc = "ftp-data"
+	if cs.ConnState == "REJ" {
+		h.Rejected++
 	}
-	if v, ok := tlsVersion[cs.UID]; ok || svc == detect.TLS {
-		how = "TLS"
-		if v != "" {
-			how += " " + v
-		}
-		return ClassEncrypted, how, svc
+	if cs.rst[0] {
+		h.ResetByOrig++
 	}
-	switch {
-	case svc == detect.SSH:
-		return ClassEncrypted, "SSH", svc
-	case f.switched[cs.UID] != "":
-		return ClassEncrypted, "TLS after " + f.switched[cs.UID], svc
-	case svc == "ftp-data":
-		return ClassPlaintext, "FTP data channel of a plaintext session", svc
-	case plaintextServices[svc] || svc == detect.DNS:
-		return ClassPlaintext, svc, svc
-	case cs.OrigBytes == 0 && cs.RespBytes == 0:
-		return ClassNoData, "no payload", svc
-	case cs.text:
-		return ClassPlaintext, "unrecognised text", svc
+	if cs.rst[1] {
+		h.ResetByResp++
 	}
-	return ClassUnknown, "unrecognised binary", svc
-}
-
-func (c *Collector) encryption(f *findings) (Encryption, []ConnClass) {
-	tlsVersion := map[string]string{}
-	for i := range c.tls {
-		tlsVersion[c.tls[i].UID] = c.tls[i].Version
+	if cs.OrigMidstream || cs.RespMidstream || cs.OrigBy == "port-heuristic" {
+		h.Midstream++
 	}
-	e := Encryption{Classes: map[string]int{}}
-	type key struct{ svc, class, how string }
-	idx := map[key]int{}
-	var conns []ConnClass
-	for i := range c.conns {
-		cs := &c.conns[i]
-		class, how, svc := c.classify(f, cs, tlsVersion)
-		e.Classes[class]++
-		hk := how
-		if class == ClassEncrypted && strings.HasPrefix(how, "TLS ") && !strings.Contains(how, "after") {
-			hk = "TLS"
-		}
-		k := key{svc, class, hk}
-		j, ok := idx[k]
-		if !ok {
-			j = len(e.ByService)
-			idx[k] = j
-			e.ByService = append(e.ByService, EncRow{Service: svc, Class: class, How: hk})
-		}
-		e.ByService[j].Conns++
-		e.ByService[j].Bytes += cs.frames[0].Bytes + cs.frames[1].Bytes
-		conns = append(conns, ConnClass{UID: cs.UID, Orig: addrPort(cs.OrigH, cs.OrigP), Resp: addrPort(cs.RespH, cs.RespP),
-			Service: svc, Class: class, How: how})
+	h.Retransmissions += cs.OrigRetrans + cs.RespRetrans
+	h.OutOfOrder += cs.OrigOutOfOrder + cs.RespOutOfOrder
+	h.ZeroWindows += cs.ZeroWindow
+	h.MissingBytes += cs.MissedBytes
+	if cs.MissedBytes > 0 {
+		h.ConnsWithGaps++
 	}
-	slices.SortFunc(e.ByService, func(a, b EncRow) int {
-		if c := cmp.Compare(a.Class, b.Class); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Conns, a.Conns); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Service, b.Service)
-	})
-	return e, conns
 }
 
 func (c *Collector) tlsServers() []TLSServer {
-	m := map[netip.AddrPort]*TLSServer{}
-	var order []netip.AddrPort
-	for i := range c.tls {
-		r := &c.tls[i]
-		k := r.Server()
-		s := m[k]
-		if s == nil {
-			s = &TLSServer{Server: k}
-			m[k] = s
-			order = append(order, k)
-		}
-		s.Conns++
-		if r.Established {
-			s.Established++
-		}
-		if r.ServerName != "" {
-			s.ServerNames = appendUnique(s.ServerNames, r.ServerName, 20)
-		}
-		if r.Version != "" {
-			s.Versions = appendUnique(s.Versions, r.Version, 10)
-		}
-		if r.Cipher != "" {
-			s.Ciphers = appendUnique(s.Ciphers, r.Cipher, 10)
-		}
-		if r.Subject != "" {
-			s.Subjects = appendUnique(s.Subjects, r.Subject, 10)
-		}
-		s.SelfSigned = s.SelfSigned || r.SelfSigned
-	}
-	out := make([]TLSServer, 0, len(order))
-	for _, k := range order {
-		out = append(out, *m[k])
+	out := make([]TLSServer, 0, len(c.tables.tlsSrv))
+	for _, s := range c.tables.tlsSrv {
+		out = append(out, *s)
 	}
 	slices.SortFunc(out, func(a, b TLSServer) int {
 		if c := cmp.Compare(b.Conns, a.Conns); c != 0 {

@@ -54,6 +54,7 @@ type tcpAcc struct {
 // conversations, and the frames of TCP connections until the flow table
 // finishes them (takeTCP).
 type traffic struct {
+	tables        bool // keep hosts and conversations; off: totals only
 	keepBroadcast bool
 	first, last   time.Time
 	protos        [4]Count // by decode.Proto
@@ -73,8 +74,8 @@ type traffic struct {
 	unattributed Count // TCP frames whose connection could not be told
 }
 
-func newTraffic(keepBroadcast bool) *traffic {
-	return &traffic{keepBroadcast: keepBroadcast, hosts: map[netip.Addr]*hostAcc{},
+func newTraffic(tables, keepBroadcast bool) *traffic {
+	return &traffic{tables: tables, keepBroadcast: keepBroadcast, hosts: map[netip.Addr]*hostAcc{},
 		udp: map[udpKey]*udpAcc{}, tcp: map[tcpKey]*tcpAcc{}, ip: map[ipKey]*ipAcc{}}
 }
 
@@ -103,6 +104,9 @@ func (t *traffic) packet(p *decode.Packet) {
 		pr = decode.ProtoOther
 	}
 	t.protos[pr].add(p.Len)
+	if !t.tables {
+		return
+	}
 	if p.Proto == decode.ProtoTCP {
 		// TCP frames are counted per connection whatever the addresses:
 		// the flow table sees them all.
@@ -240,6 +244,15 @@ func (t *traffic) takeTCP(s *engine.Session) [2]Count {
 			got += a.dir[0].Packets + a.dir[1].Packets
 		}
 	}
+	if got < want && c.VLAN != 0 && c.RespVLAN == 0 {
+		// The flow table joined untagged packets to a tagged connection
+		// (one direction tagged, the other not): its RespVLAN is then 0,
+		// which also means "same VLAN"; the untagged key is the other half.
+		if a := t.tcp[keyOf(c.Orig, c.Resp, 0)]; a != nil {
+			keys = append(keys, keyOf(c.Orig, c.Resp, 0))
+			got += a.dir[0].Packets + a.dir[1].Packets
+		}
+	}
 	var carry *tcpAcc
 	if got == want+1 && t.lastTCP.ok && (t.lastTCP.key == keys[0] || (len(keys) > 1 && t.lastTCP.key == keys[1])) {
 		a := t.tcp[t.lastTCP.key]
@@ -270,11 +283,8 @@ func (t *traffic) takeTCP(s *engine.Session) [2]Count {
 	if carry != nil {
 		t.tcp[t.lastTCP.key] = carry
 	}
-	if got != want {
-		// should not happen; counted so that it shows
-		if got > want {
-			t.unattributed.Packets += got - want
-		}
+	if got < want {
+		t.unattributed.Packets += want - got
 	}
 	return out
 }

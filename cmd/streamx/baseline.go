@@ -45,7 +45,7 @@ func (c *baselineBuildCmd) Run(e *env) error {
 			return usageErr("%s exists (use --force to overwrite it)", c.Output)
 		}
 	}
-	run, err := runAnalysis(e, &c.inputFlags, analysis.Options{KeepBroadcast: true}, true)
+	run, err := runAnalysis(e, &c.inputFlags, analysis.Options{Tables: true, Flows: true, KeepBroadcast: true}, true)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (c *baselineDiffCmd) Run(e *env) error {
 	if c.Factor <= 1 {
 		return usageErr("--factor must be more than 1")
 	}
-	run, err := runAnalysis(e, &c.inputFlags, analysis.Options{KeepBroadcast: true}, true)
+	run, err := runAnalysis(e, &c.inputFlags, analysis.Options{Tables: true, Flows: true, KeepBroadcast: true}, true)
 	if err != nil {
 		return err
 	}

@@ -14,32 +14,22 @@ import (
 	"github.com/streamx/streamx/analysis"
 	"github.com/streamx/streamx/engine"
 	"github.com/streamx/streamx/extractors"
-	"github.com/streamx/streamx/extractors/plainauth"
-	"github.com/streamx/streamx/extractors/tls"
 	"github.com/streamx/streamx/sink"
 )
 
-// trafficAnalysis connects an analysis.Collector to a run: the TLS
-// extractor reports its records to it, the plain-text login observers
-// (package plainauth) join the Mux for the services no other extractor
-// reads, and the engine's Packet and Closed hooks feed it. After the run,
-// the FTP and HTTP logs the run wrote are read back into it: those
-// extractors' records reach the analysis through their JSON lines (the
-// field names are the contract), not through their Go types.
+// trafficAnalysis connects an analysis.Collector to a run
+// (Collector.Attach: the TLS extractor reports to it, the plain-text login
+// observers join the Mux); main's engine hooks feed it. After the run, the
+// FTP and HTTP logs the run wrote are read back into it: those extractors'
+// records reach the analysis through their JSON lines (the field names
+// are the contract), not through their Go types.
 type trafficAnalysis struct {
 	col *analysis.Collector
 }
 
 func newTrafficAnalysis(mux *extractors.Mux, opts analysis.Options) *trafficAnalysis {
 	a := &trafficAnalysis{col: analysis.New(opts)}
-	if p, ok := mux.Protocols["tls"].(*tls.Protocol); ok {
-		p.Observe = a.col.TLS
-	}
-	for _, svc := range plainauth.Services() {
-		if mux.Protocols[svc] == nil {
-			mux.Protocols[svc] = plainauth.New(svc, a.col.Login)
-		}
-	}
+	a.col.Attach(mux)
 	return a
 }
 
@@ -143,7 +133,7 @@ func (c *statsCmd) Run(e *env) error {
 	if c.Top < 0 {
 		return usageErr("--top must be 0 or more")
 	}
-	opts := analysis.Options{KeepBroadcast: c.KeepBroadcast, Top: c.Top,
+	opts := analysis.Options{Tables: true, Connections: c.Connections, KeepBroadcast: c.KeepBroadcast, Top: c.Top,
 		Thresholds: analysis.Thresholds{ScanPorts: c.ScanPorts, ScanHosts: c.ScanHosts, ScanWindow: c.ScanWindow,
 			BruteForce: c.BruteForce, BruteWindow: c.BruteWindow}}
 	run, err := runAnalysis(e, &c.inputFlags, opts, c.RedactPasswords)
@@ -194,16 +184,24 @@ func runAnalysis(e *env, in *inputFlags, opts analysis.Options, redact bool) (*a
 		return nil, &exitError{exitOutput, err}
 	}
 	logs := extractors.NewLogs(tmp)
-	env := &extractors.Env{Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: 4096},
+	env := &extractors.Env{Dir: tmp, Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: 4096},
 		Options: extractors.Options{RedactPasswords: redact, MaxDecodedSize: 1 << 30, MaxExpectations: 4096}}
-	mux := extractors.NewMux(env, protocols()...)
+	protos := protocols()
+	mux := extractors.NewMux(env, protos...)
 	an := newTrafficAnalysis(mux, opts)
 	cfg.NewHandler = mux.NewHandler
+	cfg.Opened = mux.Opened
 	cfg.Packet = an.col.Packet
 	cfg.Closed = an.col.Closed
 	cfg.Progress = progress(e)
 	sum, runErr := engine.Run(e.ctx, cfg)
-	closeErr := errors.Join(sk.Close(), logs.Close())
+	var closeErr error
+	for _, p := range protos {
+		if cl, ok := p.(io.Closer); ok {
+			closeErr = errors.Join(closeErr, cl.Close())
+		}
+	}
+	closeErr = errors.Join(closeErr, sk.Close(), logs.Close())
 	if runErr != nil && !isInputFault(runErr) {
 		return nil, finish(e, sum, runErr)
 	}
@@ -247,8 +245,8 @@ func captureInfo(files []string, sum *engine.Summary) *analysis.CaptureInfo {
 	return ci
 }
 
-// newExtractAnalysis is the traffic analysis `extract` runs: default
-// thresholds, broadcast kept (notices do not depend on it).
+// newExtractAnalysis is the traffic analysis `extract` runs: the findings
+// only (notices.jsonl), with the default thresholds.
 func newExtractAnalysis(mux *extractors.Mux) *trafficAnalysis {
-	return newTrafficAnalysis(mux, analysis.Options{KeepBroadcast: true})
+	return newTrafficAnalysis(mux, analysis.Options{})
 }

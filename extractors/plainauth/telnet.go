@@ -154,10 +154,10 @@ func (m *telnet) server(text []byte, ts time.Time) {
 		}
 		switch {
 		case failed:
-			m.c.flush(Failure, lastLine(m.result))
+			m.c.flush(Failure, lineWith(m.result, telnetFailures))
 			m.want = 0
 		case ok:
-			m.c.flush(Success, lastLine(m.result))
+			m.c.flush(Success, lineWith(m.result, telnetSuccesses))
 			m.want = 0
 		}
 	}
@@ -169,9 +169,18 @@ func (m *telnet) server(text []byte, ts time.Time) {
 	}
 }
 
-// lastLine is the last non-empty line of b, trimmed.
-func lastLine(b []byte) string {
+// lineWith is the first line of b holding one of words (any case), else
+// its last non-empty line, trimmed: the server's words that decided.
+func lineWith(b []byte, words [][]byte) string {
 	lines := bytes.Split(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"))
+	for _, l := range lines {
+		low := bytes.ToLower(l)
+		for _, w := range words {
+			if bytes.Contains(low, w) {
+				return string(bytes.TrimSpace(l))
+			}
+		}
+	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := bytes.TrimSpace(lines[i]); len(l) > 0 {
 			return string(l)
