@@ -42,6 +42,7 @@ type cli struct {
 	Follow  followCmd  `cmd:"" help:"Print one conversation, like Wireshark's Follow TCP Stream."`
 	Extract extractCmd `cmd:"" help:"Reassemble everything into an output folder: transcripts, flows.jsonl, manifest.jsonl."`
 	Report  reportCmd  `cmd:"" help:"Rebuild an output folder's report.html: one self-contained HTML page of everything in it."`
+	Grep    grepCmd    `cmd:"" help:"Search the reassembled streams (and with --decoded the carved files) for patterns, like ngrep across segments."`
 	analysisCmds
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
