@@ -102,7 +102,6 @@ type grepRun struct {
 	protos  map[string]bool
 	conns   map[string]*grepConn
 	order   []string // uids in first-match order, for -l and -c
-	files   map[string]bool
 	matches int
 	err     error
 }
@@ -190,7 +189,7 @@ func (c *grepCmd) Run(e *env) error {
 		color = true
 	}
 	g := &grepRun{c: c, m: m, out: bufio.NewWriterSize(e.stdout, 64<<10), color: color, pats: shown,
-		protos: protos, conns: map[string]*grepConn{}, files: map[string]bool{}}
+		protos: protos, conns: map[string]*grepConn{}}
 
 	newGrep := func(s *engine.Session) engine.Handler { return g.newConn(s) }
 	var tmp string
@@ -327,6 +326,7 @@ func (h *grepHandler) decide(s *engine.Session, final bool) {
 }
 
 func (h *grepHandler) found(s *engine.Session, dir int, m grep.Match) {
+	h.gc.Service = s.Service
 	h.decide(s, false)
 	switch {
 	case !h.decided:
@@ -366,6 +366,7 @@ func (h *grepHandler) Close(s *engine.Session) {
 			st.Flush()
 		}
 	}
+	h.gc.Service = s.Service
 	h.decide(s, true)
 	if h.g.err != nil {
 		s.Fail(h.g.err)
@@ -568,6 +569,11 @@ func fileService(src string) string {
 }
 
 func (g *grepRun) searchFile(dir string, en *manifest.Entry, buf []byte) error {
+	if strings.HasSuffix(en.Source, "_SESSION") {
+		// A document the extractor wrote (the FTP session log), not a
+		// file from the wire: its bytes were searched in the stream.
+		return nil
+	}
 	d, side := dirNames(1)
 	if en.IsOrig {
 		d, side = dirNames(0)
@@ -595,7 +601,6 @@ func (g *grepRun) searchFile(dir string, en *manifest.Entry, buf []byte) error {
 	defer f.Close()
 	st := g.m.NewStream(func(m grep.Match) {
 		g.record(gc)
-		g.files[en.UID+" "+en.Extracted] = true
 		if g.c.List || g.c.Count {
 			return
 		}
