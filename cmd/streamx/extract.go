@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamx/streamx/engine"
 	"github.com/streamx/streamx/extractors"
+	"github.com/streamx/streamx/extractors/content"
 	"github.com/streamx/streamx/extractors/transcripts"
 	"github.com/streamx/streamx/flowlog"
 	"github.com/streamx/streamx/internal/fdpool"
@@ -129,6 +130,11 @@ func (c *extractCmd) Run(e *env) error {
 	notices, err := an.finishExtract(c.Output, logs, runErr)
 	if err != nil && closeErr == nil {
 		closeErr = err
+	}
+	if runErr == nil || isInputFault(runErr) { // content findings (extractors/content): executables, disguised files
+		if _, err := content.WriteNotices(c.Output, logs); err != nil && closeErr == nil {
+			closeErr = err
+		}
 	}
 	elapsed := time.Since(start)
 	st := sk.Stats()
