@@ -116,9 +116,6 @@ func (n *Notice) addUID(uid string) {
 	n.UIDs = append(n.UIDs, uid)
 }
 
-// drop removes the notice with key k.
-func (s *noticeSet) drop(k string) { delete(s.byKey, k) }
-
 // list returns the notices in a stable order: by time, then note, then
 // key. UIDs are sorted (they sort in first-seen order).
 func (s *noticeSet) list() []Notice {

@@ -97,7 +97,8 @@ func (c *extractCmd) Run(e *env) error {
 	env := &extractors.Env{Dir: c.Output, Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: c.MaxExpectations},
 		Options: extractors.Options{RedactPasswords: c.RedactPasswords, KeepEncoded: c.KeepEncoded,
 			MaxDecodedSize: c.MaxDecodedSize, MaxExpectations: c.MaxExpectations}}
-	mux := extractors.NewMux(env, protocols()...)
+	protos := protocols()
+	mux := extractors.NewMux(env, protos...)
 	an := newExtractAnalysis(mux)
 	if !c.NoTranscripts {
 		mux.Transcript = func(s *engine.Session) engine.Handler { return tw.Open(s) }
@@ -125,7 +126,14 @@ func (c *extractCmd) Run(e *env) error {
 		// Output failed: leave unfinished files as .part, visibly unfinished.
 		pool.Abandon()
 	} else {
-		closeErr = errors.Join(pool.Close(), sk.Close())
+		// Protocols that hold files across connections (HTTP 206 pieces)
+		// finish them now, before the sink closes what is left.
+		for _, p := range protos {
+			if cl, ok := p.(io.Closer); ok {
+				closeErr = errors.Join(closeErr, cl.Close())
+			}
+		}
+		closeErr = errors.Join(closeErr, pool.Close(), sk.Close())
 	}
 	notices, err := an.finishExtract(c.Output, logs, runErr)
 	if err != nil && closeErr == nil {

@@ -5,8 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,9 +21,7 @@ func FuzzExtract(f *testing.F) {
 		testcap.Synthetic("http-keepalive"), testcap.Synthetic("gap"), testcap.Synthetic("out-of-order"),
 		testcap.Synthetic("ipv4-fragments"), testcap.Synthetic("midstream"),
 	}
-	for _, m := range []string{"../../testdata/real/sample/capture.pcap"} {
-		seeds = append(seeds, m)
-	}
+	seeds = append(seeds, "../../testdata/real/sample/capture.pcap")
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)
 		if err != nil {
@@ -42,7 +40,9 @@ func FuzzExtract(f *testing.F) {
 		}
 		out := filepath.Join(parent, "out")
 		done := make(chan int, 1)
-		go func() { done <- runWith([]string{"extract", "-q", "--no-report", pcap, "-o", out}, io.Discard, io.Discard) }()
+		go func() {
+			done <- runWith([]string{"extract", "-q", "--no-report", pcap, "-o", out}, io.Discard, io.Discard)
+		}()
 		var code int
 		select {
 		case code = <-done:

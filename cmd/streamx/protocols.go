@@ -10,5 +10,10 @@ import (
 // protocols lists the protocol extractors `extract` runs. Registration is
 // explicit here, not in init functions.
 func protocols() []extractors.Protocol {
-	return []extractors.Protocol{ftp.New(), httpx.New(), tls.New()}
+	h := httpx.New()
+	// 206 pieces of one object may come on connections that do not
+	// overlap in time: keep them until the end of the run (extract closes
+	// the protocols that are io.Closers).
+	h.HoldRanges = true
+	return []extractors.Protocol{ftp.New(), h, tls.New()}
 }

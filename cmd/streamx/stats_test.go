@@ -34,12 +34,10 @@ func statsJSON(t *testing.T, args ...string) *analysis.Report {
 // frames and bytes B->A ("<-" columns) and A->B ("->"), bytes as printed
 // ("1640 bytes", "22 kB"), and the relative start.
 type tsharkConv struct {
-	a, b         netip.AddrPort
-	fBA, fAB     uint64
-	bBA, bAB     string
-	start        float64
-	matched      bool
-	matchedIndex int
+	a, b     netip.AddrPort
+	fBA, fAB uint64
+	bBA, bAB string
+	start    float64
 }
 
 // tsharkEndpoint is one row of `tshark -q -z endpoints,ip` (or ipv6).
@@ -47,7 +45,6 @@ type tsharkEndpoint struct {
 	addr               netip.Addr
 	pkts, bytes        uint64
 	txp, txb, rxp, rxb uint64
-	matched            bool
 }
 
 func parseAddrPort(s string) (netip.AddrPort, error) {

@@ -252,7 +252,7 @@ func TestSyntheticLifecycle(t *testing.T) {
 // -update to rewrite them (then review the diff).
 func TestGolden(t *testing.T) {
 	var caps []string
-	for _, pat := range []string{"../../testdata/synthetic/*/capture.pcap"} {
+	for _, pat := range []string{"../../testdata/synthetic/*/capture.pcap", "../../testdata/real/*/capture.pcap"} {
 		m, _ := filepath.Glob(pat)
 		caps = append(caps, m...)
 	}

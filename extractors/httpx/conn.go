@@ -129,7 +129,6 @@ type txn struct {
 	flags          []string
 	lostReq        bool
 	lostResp       bool
-	logged         bool
 	unsolicitedTxn bool
 }
 

@@ -143,13 +143,12 @@ func (f *memFile) Close(st sink.State, reason string) (manifest.Entry, error) {
 
 // ev is one engine event of a script.
 type ev struct {
-	dir    int
-	data   string
-	gap    int64
-	end    string
-	isEnd  bool
-	isGap  bool
-	closed bool
+	dir   int
+	data  string
+	gap   int64
+	end   string
+	isEnd bool
+	isGap bool
 }
 
 func D(dir int, s string) ev      { return ev{dir: dir, data: s} }

@@ -31,16 +31,6 @@ func (h header) get(name string) string {
 	return ""
 }
 
-// has reports whether a field called name is present.
-func (h header) has(name string) bool {
-	for _, f := range h {
-		if strings.EqualFold(f.name, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // values returns every value of name, in order.
 func (h header) values(name string) []string {
 	var v []string

@@ -223,7 +223,6 @@ type session struct {
 	host    string
 	items   []benchItem
 	conns   []*Conn
-	ids     []int
 	segs    []Seg
 	scratch []byte
 	gzbuf   bytes.Buffer
