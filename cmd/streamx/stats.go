@@ -87,6 +87,11 @@ func noticeSummary(w io.Writer, r *analysis.Report) {
 	if len(parts) > 0 {
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
+	if r.TLSServers == nil {
+		// extract does not build the tables: tls.jsonl has the handshakes
+		fmt.Fprintln(w)
+		return
+	}
 	tlsConns := 0
 	for _, t := range r.TLSServers {
 		tlsConns += t.Conns
