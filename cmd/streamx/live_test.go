@@ -481,7 +481,7 @@ func TestLiveCaptureMatchesTcpdump(t *testing.T) {
 		"-s", "262144", "--time-stamp-precision=nano", "-w", dump)
 	liveOut := filepath.Join(l.dir, "live")
 	livePcap := filepath.Join(l.dir, "live.pcap")
-	const duration = 9 * time.Second
+	const duration = 15 * time.Second // room for a loaded CI machine
 	streamx := l.start(l.nsA, nil, "listening on", bin, "extract", "-i", "veth-a",
 		"--duration", duration.String(), "-o", liveOut, "-w", livePcap)
 	events := &syncBuffer{}
