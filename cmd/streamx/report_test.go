@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,9 +74,22 @@ type cdpMsg struct {
 
 func startBrowser(t *testing.T) *browser {
 	bin := chromiumPath(t)
+	// Not t.TempDir: Chromium's helper processes may still be writing the
+	// profile when the test ends, and a failed removal would fail the test.
+	profile, err := os.MkdirTemp("", "streamx-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 10 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--disable-extensions", "--user-data-dir="+t.TempDir(), "--remote-debugging-port=0", "--window-size=1400,1000", "about:blank")
+		"--disable-extensions", "--user-data-dir="+profile, "--remote-debugging-port=0", "--window-size=1400,1000", "about:blank")
+	// its own process group, so that closing it ends its helpers too
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +172,7 @@ func (b *browser) close() {
 		b.ws.c.Close()
 	}
 	if b.cmd.Process != nil {
+		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 		b.cmd.Process.Kill()
 		b.cmd.Wait()
 	}

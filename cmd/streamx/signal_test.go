@@ -60,7 +60,7 @@ func TestInterruptFlushesEverything(t *testing.T) {
 	if _, err := pw.Write(raw[:last+8]); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // let it read what it was given, even on a loaded machine
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
