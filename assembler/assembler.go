@@ -334,7 +334,10 @@ func (a *Assembler) endDir(cn *conn, d int, reason string) {
 		a.gap(cn, d, held, a.now)
 	}
 	ds.endReason = reason
-	a.synthetic(cn, d, ds.seq0+uint32(ds.off), 0x11, a.now)
+	// The FIN goes where tcpassembly expects the next byte, before any data
+	// it holds behind a hole: that data was just reported missing, and
+	// tcpassembly drops it with the stream instead of delivering it later.
+	a.synthetic(cn, d, next, 0x11, a.now)
 	if !ds.ended {
 		// tcpassembly had no stream (it already completed it): end here.
 		ds.ended = true
@@ -356,6 +359,11 @@ func (a *Assembler) gap(cn *conn, d int, n int64, ts time.Time) {
 func (s *stream) Reassembled(rs []tcpassembly.Reassembly) {
 	cn, d := s.cn, s.dir
 	ds := &cn.dirs[d]
+	if ds.ended {
+		// never hand bytes to a handler after its End
+		s.a.Stats.AfterEnd++
+		return
+	}
 	for i := range rs {
 		r := &rs[i]
 		if r.Skip > 0 {
