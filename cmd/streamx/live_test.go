@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -632,16 +633,30 @@ func TestLiveCaptureMatchesTcpdump(t *testing.T) {
 	}
 	t.Logf("carved files (same in both captures):\n  %s", strings.Join(lh, "\n  "))
 
-	// packets: the -w file holds tcpdump's TCP packets, in order
+	// packets: the -w file holds tcpdump's TCP packets, byte for byte. Two
+	// packet sockets on one interface may each see a few packets in another
+	// order on a loaded machine, so they are compared as sets.
 	df, wf := tcpFrames(t, dump), tcpFrames(t, livePcap)
 	if len(df) != len(wf) {
 		t.Errorf("TCP packets: tcpdump %d, -w %d", len(df), len(wf))
 	}
+	reordered := 0
 	for i := 0; i < len(df) && i < len(wf); i++ {
 		if !bytes.Equal(df[i], wf[i]) {
-			t.Errorf("TCP packet %d differs between tcpdump and -w", i+1)
+			reordered++
+		}
+	}
+	sortFrames := func(f [][]byte) { slices.SortFunc(f, bytes.Compare) }
+	sortFrames(df)
+	sortFrames(wf)
+	for i := 0; i < len(df) && i < len(wf); i++ {
+		if !bytes.Equal(df[i], wf[i]) {
+			t.Errorf("the -w file and tcpdump's capture hold different TCP packets")
 			break
 		}
+	}
+	if reordered > 0 {
+		t.Logf("%d packets in another order in -w than in tcpdump's capture", reordered)
 	}
 
 	// the kernel's counters
