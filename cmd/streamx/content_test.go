@@ -15,6 +15,7 @@ import (
 	"github.com/streamx/streamx/analysis"
 	"github.com/streamx/streamx/extractors/content"
 	"github.com/streamx/streamx/internal/pcapgen"
+	"github.com/streamx/streamx/internal/testcap"
 )
 
 // syntheticPE is a minimal PE: DOS header with e_lfanew, "PE\0\0" and an
@@ -116,10 +117,7 @@ func TestContentBrowsing(t *testing.T) {
 			t.Errorf("%s: %d content notices: %+v", p, len(ns), ns)
 		}
 	}
-	dir := "/work/shared/pcaps/real"
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("%s absent: public captures skipped", dir)
-	}
+	dir := testcap.Shared(t, "content findings on public HTTP captures")
 	caps, _ := filepath.Glob(filepath.Join(dir, "sv-http-*.pcap"))
 	for _, p := range caps {
 		for _, n := range contentNotices(t, p) {

@@ -15,23 +15,14 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/flowlog"
+	"github.com/streamx/streamx/internal/testcap"
 )
 
 // realDir is the folder of public captures shared with the project. Tests
 // that use it skip, saying so, when it is not there.
 func realDir(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{"../../../shared/pcaps/real", os.Getenv("STREAMX_REAL_PCAPS")} {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			abs, _ := filepath.Abs(d)
-			return abs
-		}
-	}
-	t.Skip("SKIP: ../shared/pcaps/real not found (set STREAMX_REAL_PCAPS): public-capture conformance tests not run")
-	return ""
+	return testcap.Shared(t, "public-capture conformance tests")
 }
 
 func realCaptures(t *testing.T) []string {
@@ -239,7 +230,7 @@ func TestRealCapturesAgreeWithTshark(t *testing.T) {
 	// the repository's own loopback recordings always, the public ones
 	// when the shared folder is there
 	caps, _ := filepath.Glob("../../testdata/real/*/capture.pcap")
-	if _, err := os.Stat("../../../shared/pcaps/real"); err == nil || os.Getenv("STREAMX_REAL_PCAPS") != "" {
+	if testcap.SharedDir() != "" {
 		caps = append(caps, realCaptures(t)...)
 	} else {
 		t.Log("SKIP (partly): ../shared/pcaps/real not found; comparing the repository's own captures only")

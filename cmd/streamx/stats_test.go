@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/analysis"
+	"github.com/streamx/streamx/internal/testcap"
 )
 
 // statsJSON runs `streamx stats --json ARGS...` in-process.
@@ -156,17 +156,7 @@ func statsCaptures(t *testing.T) []string {
 	return caps
 }
 
-func sharedPcaps() string {
-	for _, d := range []string{"../../../shared/pcaps/real", os.Getenv("STREAMX_REAL_PCAPS")} {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	return ""
-}
+func sharedPcaps() string { return testcap.SharedDir() }
 
 // TestStatsAgreeWithTshark: `streamx stats` lists the same TCP
 // conversations as `tshark -q -z conv,tcp`, with the same frame counts per

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/streamx/streamx/extractors"
+	"github.com/streamx/streamx/internal/testcap"
 	"github.com/streamx/streamx/manifest"
 )
 
@@ -19,17 +20,7 @@ import (
 // saying so.
 func realDir(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("STREAMX_REAL_PCAPS"), "../../../shared/pcaps/real"} {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			abs, _ := filepath.Abs(d)
-			return abs
-		}
-	}
-	t.Skip("SKIP: ../shared/pcaps/real not found (set STREAMX_REAL_PCAPS): FTP conformance on public captures not run")
-	return ""
+	return testcap.Shared(t, "FTP conformance on public captures")
 }
 
 // want is one row of an expected.tsv.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/streamx/streamx/extractors"
+	"github.com/streamx/streamx/internal/testcap"
 )
 
 // tsharkShortfalls are the tshark exports streamx is known not to match,
@@ -101,14 +102,4 @@ func TestAtLeastWhatTsharkExports(t *testing.T) {
 	t.Logf("all captures: tshark %d objects, %d identical in streamx", totalT, totalS)
 }
 
-func realDirOrEmpty() string {
-	for _, d := range []string{os.Getenv("STREAMX_REAL_PCAPS"), "../../../shared/pcaps/real"} {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	return ""
-}
+func realDirOrEmpty() string { return testcap.SharedDir() }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/streamx/streamx/engine"
 	"github.com/streamx/streamx/extractors"
+	"github.com/streamx/streamx/internal/testcap"
 	"github.com/streamx/streamx/manifest"
 	"github.com/streamx/streamx/sink"
 )
@@ -156,17 +157,7 @@ func shaHex(b []byte) string {
 // publicDir is the folder of shared public captures, or a skip.
 func publicDir(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("STREAMX_REAL_PCAPS"), "../../../shared/pcaps/real"} {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			abs, _ := filepath.Abs(d)
-			return abs
-		}
-	}
-	t.Skip("SKIP: ../shared/pcaps/real not found (set STREAMX_REAL_PCAPS): public HTTP capture conformance not run")
-	return ""
+	return testcap.Shared(t, "public HTTP capture conformance")
 }
 
 func publicCaptures(t *testing.T) []string {

@@ -58,3 +58,29 @@ func Exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// SharedDir is the folder of the public captures shared with the project:
+// $STREAMX_REAL_PCAPS, else ../shared/pcaps/real beside the repository.
+// It returns "" when neither exists.
+func SharedDir() string {
+	for _, d := range []string{os.Getenv("STREAMX_REAL_PCAPS"), filepath.Join(Root(), "..", "shared", "pcaps", "real")} {
+		if d == "" {
+			continue
+		}
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			abs, _ := filepath.Abs(d)
+			return abs
+		}
+	}
+	return ""
+}
+
+// Shared is SharedDir, or skips the test saying which tests did not run.
+func Shared(tb testing.TB, what string) string {
+	tb.Helper()
+	d := SharedDir()
+	if d == "" {
+		tb.Skipf("SKIP: ../shared/pcaps/real not found (set STREAMX_REAL_PCAPS): %s not run", what)
+	}
+	return d
+}
