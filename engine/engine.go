@@ -16,7 +16,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sync/atomic"
@@ -451,9 +450,4 @@ func (s *Session) Fail(err error) {
 	if err != nil && s.r.fail == nil {
 		s.r.fail = err
 	}
-}
-
-// String for debugging.
-func (s *Summary) String() string {
-	return fmt.Sprintf("%d packets, %d connections", s.Packets, s.Conns)
 }

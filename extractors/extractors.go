@@ -18,7 +18,6 @@ package extractors
 
 import (
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -219,7 +218,3 @@ func matches(x *Expectation, orig, resp netip.AddrPort) bool {
 func (x *Expectation) peer(a netip.Addr) bool {
 	return (x.Peers[0].IsValid() && x.Peers[0] == a) || (x.Peers[1].IsValid() && x.Peers[1] == a)
 }
-
-// MkdirAll is a helper for extractors that write their own folders (below
-// the output folder only).
-func MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
