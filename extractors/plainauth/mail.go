@@ -86,16 +86,7 @@ type smtp struct {
 }
 
 func (m *smtp) data(dir int, b []byte, ts time.Time) {
-	m.lr[dir].feed(b, func(line []byte) {
-		if m.c.stopped {
-			return
-		}
-		if dir == 0 {
-			m.client(line, ts)
-		} else {
-			m.server(line, ts)
-		}
-	})
+	feedLines(m.c, &m.lr[dir], dir, b, ts, m.client, m.server)
 }
 
 func (m *smtp) gap(dir int) {
@@ -190,16 +181,7 @@ type pop3 struct {
 }
 
 func (m *pop3) data(dir int, b []byte, ts time.Time) {
-	m.lr[dir].feed(b, func(line []byte) {
-		if m.c.stopped {
-			return
-		}
-		if dir == 0 {
-			m.client(line, ts)
-		} else {
-			m.server(line, ts)
-		}
-	})
+	feedLines(m.c, &m.lr[dir], dir, b, ts, m.client, m.server)
 }
 
 func (m *pop3) gap(dir int) {
@@ -265,16 +247,7 @@ type imap struct {
 }
 
 func (m *imap) data(dir int, b []byte, ts time.Time) {
-	m.lr[dir].feed(b, func(line []byte) {
-		if m.c.stopped {
-			return
-		}
-		if dir == 0 {
-			m.client(line, ts)
-		} else {
-			m.server(line, ts)
-		}
-	})
+	feedLines(m.c, &m.lr[dir], dir, b, ts, m.client, m.server)
 }
 
 func (m *imap) gap(dir int) {
@@ -436,4 +409,18 @@ func astring(b []byte) (string, []byte) {
 		}
 	}
 	return string(out), nil
+}
+
+// feedLines hands one direction's bytes, line by line, to the dialogue's
+// client (dir 0) or server handler, until the connection is stopped.
+func feedLines(c *conn, lr *lineReader, dir int, b []byte, ts time.Time, client, server func([]byte, time.Time)) {
+	h := client
+	if dir != 0 {
+		h = server
+	}
+	lr.feed(b, func(line []byte) {
+		if !c.stopped {
+			h(line, ts)
+		}
+	})
 }
