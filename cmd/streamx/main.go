@@ -45,6 +45,9 @@ type cli struct {
 	Grep    grepCmd    `cmd:"" help:"Search the reassembled streams (and with --decoded the carved files) for patterns, like ngrep across segments."`
 	analysisCmds
 	Version versionCmd `cmd:"" help:"Print the version."`
+
+	CPUProfile string `hidden:"" name:"cpuprofile" type:"path" help:"Write a CPU profile (pprof) of the run to this file."`
+	MemProfile string `hidden:"" name:"memprofile" type:"path" help:"Write a heap profile (pprof) at the end of the run to this file."`
 }
 
 const description = `streamx reassembles the TCP conversations in packet captures (pcap, pcapng,
@@ -118,6 +121,13 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 			stop()
 		}()
 		e.ctx = ctx
+		stopProfile, err := startProfiles(c.CPUProfile, c.MemProfile)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "streamx:", err)
+			code = exitUsage
+			return
+		}
+		defer stopProfile()
 		if err := kctx.Run(e); err != nil {
 			fmt.Fprintln(e.stderr, "streamx:", err)
 			var ee *exitError
