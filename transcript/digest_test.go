@@ -3,6 +3,7 @@ package transcript
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
 	"net/netip"
@@ -144,4 +145,28 @@ func FuzzBinary(f *testing.F) {
 			t.Fatalf("Binary(%q) = %v, reference %v", b, Binary(b), binaryRef(b))
 		}
 	})
+}
+
+func TestNotPrint8(t *testing.T) {
+	// every pair of bytes side by side, at every place in the word
+	for c := range 256 {
+		for d := range 256 {
+			for pos := range 7 {
+				var b [8]byte
+				for i := range b {
+					b[i] = 'a'
+				}
+				b[pos], b[pos+1] = byte(c), byte(d)
+				var want uint64
+				for i, x := range b {
+					if class[x] != clPrint {
+						want |= 0x80 << (8 * i)
+					}
+				}
+				if m := notPrint8(binary.LittleEndian.Uint64(b[:])); m != want {
+					t.Fatalf("%q: mask %#x, want %#x", b, m, want)
+				}
+			}
+		}
+	}
 }

@@ -9,8 +9,10 @@
 package transcript
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"time"
@@ -208,10 +210,35 @@ var class = func() (t [256]uint8) {
 	return
 }()
 
+const (
+	lo7s = 0x7f7f7f7f7f7f7f7f
+	hi1s = 0x8080808080808080
+	ones = 0x0101010101010101
+)
+
+// notPrint8 has bit 7 set in each byte of x (8 bytes, little-endian) whose
+// class is not clPrint: at 0x80 or above, below 0x20 but for tab, or 0x7f.
+// No sum carries into the next byte, so the mask is exact.
+func notPrint8(x uint64) uint64 {
+	x7 := x & lo7s
+	low := ^(x7 + 0x6060606060606060) // bit 7: x7 < 0x20
+	del := x7 + ones                  // bit 7: x7 == 0x7f
+	y := x ^ (ones * '\t')
+	tab := ^(((y & lo7s) + lo7s) | y) // bit 7: the byte is a tab
+	return (x | low | del) &^ tab & hi1s
+}
+
 func (r *Renderer) ascii(data []byte) {
 	for i := 0; i < len(data); {
-		// a run of printable bytes in one append
+		// a run of printable bytes in one append, found 8 bytes at a time
 		j := i
+		for j+8 <= len(data) {
+			if m := notPrint8(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
 		for j < len(data) && class[data[j]] == clPrint {
 			j++
 		}
