@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -167,6 +168,14 @@ func TestNotPrint8(t *testing.T) {
 					t.Fatalf("%q: mask %#x, want %#x", b, m, want)
 				}
 			}
+		}
+	}
+}
+
+func TestAppendOffset(t *testing.T) {
+	for _, v := range []int64{0, 1, 15, 16, 0xfffffff, 0xffffffff, 0x100000000, 0x123456789abcdef0, 1<<63 - 1, -1, -16, -1 << 63} {
+		if got, want := string(appendOffset([]byte("x"), v)), fmt.Sprintf("x%08x", v); got != want {
+			t.Errorf("appendOffset(%d) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -352,9 +352,15 @@ func (r *Renderer) endBinary() {
 	}
 	if hidden := r.binLen - r.binShown; hidden > 0 {
 		r.closeLine()
-		r.buf = fmt.Appendf(r.buf, "[... %d more bytes of binary data, offsets %d-%d", hidden, r.binOff+r.binShown, r.binOff+r.binLen-1)
+		r.buf = append(r.buf, "[... "...)
+		r.buf = strconv.AppendInt(r.buf, hidden, 10)
+		r.buf = append(r.buf, " more bytes of binary data, offsets "...)
+		r.buf = strconv.AppendInt(r.buf, r.binOff+r.binShown, 10)
+		r.buf = append(r.buf, '-')
+		r.buf = strconv.AppendInt(r.buf, r.binOff+r.binLen-1, 10)
 		if name := r.RawNames[r.binDir]; name != "" {
-			r.buf = fmt.Appendf(r.buf, ", in %s", name)
+			r.buf = append(r.buf, ", in "...)
+			r.buf = append(r.buf, name...)
 		}
 		r.buf = append(r.buf, "]\n"...)
 	}
@@ -363,13 +369,40 @@ func (r *Renderer) endBinary() {
 
 const hexdigits = "0123456789abcdef"
 
+// hexDot is the hex format's ASCII column: printable bytes as they are,
+// others as '.'.
+var hexDot = func() (t [256]byte) {
+	for i := range t {
+		t[i] = '.'
+		if i >= 0x20 && i < 0x7f {
+			t[i] = byte(i)
+		}
+	}
+	return
+}()
+
+// appendOffset appends off as %08x does.
+func appendOffset(b []byte, off int64) []byte {
+	if off < 0 {
+		return fmt.Appendf(b, "%08x", off)
+	}
+	var d [16]byte
+	i := len(d)
+	for v := uint64(off); v > 0 || i > len(d)-8; v >>= 4 {
+		i--
+		d[i] = hexdigits[v&15]
+	}
+	return append(b, d[i:]...)
+}
+
 func (r *Renderer) hex(dir int, data []byte, off int64) {
 	for len(data) > 0 {
 		n := min(16, len(data))
 		if dir == 1 {
 			r.buf = append(r.buf, "    "...)
 		}
-		r.buf = fmt.Appendf(r.buf, "%08x  ", off)
+		r.buf = appendOffset(r.buf, off)
+		r.buf = append(r.buf, "  "...)
 		for i := 0; i < 16; i++ {
 			if i < n {
 				r.buf = append(r.buf, hexdigits[data[i]>>4], hexdigits[data[i]&15], ' ')
@@ -382,11 +415,7 @@ func (r *Renderer) hex(dir int, data []byte, off int64) {
 		}
 		r.buf = append(r.buf, " |"...)
 		for _, c := range data[:n] {
-			if c >= 0x20 && c < 0x7f {
-				r.buf = append(r.buf, c)
-			} else {
-				r.buf = append(r.buf, '.')
-			}
+			r.buf = append(r.buf, hexDot[c])
 		}
 		r.buf = append(r.buf, "|\n"...)
 		data = data[n:]
