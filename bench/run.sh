@@ -164,7 +164,7 @@ go test -run '^$' -bench . -benchmem ./decode ./flowtable ./assembler ./sink ./f
 # The goals table.
 ALLPASS=1
 row() { # goal, measured, target, verdict
-  printf "  %-44s %-36s %-10s %s\n" "$1" "$2" "$3" "$4"
+  printf "  %-44s %-42s %-10s %s\n" "$1" "$2" "$3" "$4"
   [ "$4" = PASS ] || [ "$4" = SKIP ] || ALLPASS=0
 }
 ratio_row() { # goal, a, b, min: time(b)/time(a) = MB/s(a)/MB/s(b) >= min
@@ -182,7 +182,7 @@ ratio_row() { # goal, a, b, min: time(b)/time(a) = MB/s(a)/MB/s(b) >= min
 }
 echo
 echo "goals ($SIZE capture, $(nproc) CPUs):"
-printf "  %-44s %-36s %-10s %s\n" goal measured target result
+printf "  %-44s %-42s %-10s %s\n" goal measured target result
 ratio_row "flows / tcpflow"                            streamx-flows tcpflow 4
 ratio_row "flows / read+decode floor"                  streamx-flows floor 0.33
 ratio_row "extract (all) / tcpflow"                    streamx-extract tcpflow 1
