@@ -147,34 +147,6 @@ var (
 	vbWords = []string{"createobject(", "wscript.", "dim ", "end sub", "on error resume next", "set objshell"}
 )
 
-func count(s string, words []string) int {
-	n := 0
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			n++
-		}
-	}
-	return n
-}
-
-// scriptByKeywords: at least two distinctive PowerShell or Windows Script
-// Host words in the first bytes. Browser JavaScript has none of them.
-func scriptByKeywords(head []byte) string {
-	if bytes.IndexByte(head, 0) >= 0 {
-		return ""
-	}
-	s := strings.ToLower(string(head))
-	switch {
-	case count(s, psWords) >= 2:
-		return "PowerShell"
-	case count(s, jsWords) >= 2: // a lone ActiveXObject( is browser feature detection
-		return "JScript"
-	case count(s, vbWords) >= 3 && strings.Contains(s, "createobject("):
-		return "VBScript"
-	}
-	return ""
-}
-
 // expectedExts are the names an executable of each kind may carry.
 var expectedExts = map[string][]string{
 	"PE":           {".exe", ".dll", ".scr", ".com", ".cpl", ".sys", ".ocx", ".efi", ".drv", ".bin", ".dat", ".tmp", ".mui", ".pif"},
