@@ -291,8 +291,8 @@ func checkFile(dir string, e *manifest.Entry, head []byte) (*analysis.Notice, er
 	if err != nil {
 		return nil, err
 	}
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+	n, err := readHead(f, head)
+	if err != nil {
 		return nil, err
 	}
 	fd := Check(e, head[:n], f, st.Size())
@@ -300,6 +300,32 @@ func checkFile(dir string, e *manifest.Entry, head []byte) (*analysis.Notice, er
 		return nil, nil
 	}
 	return notice(e, fd, st.Size()), nil
+}
+
+// headProbe is how much readHead reads first.
+const headProbe = 4 << 10
+
+// readHead reads what Sniff looks at into head (headSize bytes): all of it,
+// or only the first headProbe bytes when the rest cannot change Sniff's
+// answer, as for most binary files: a NUL there rules out a script by
+// keywords, and past the first 16 bytes only a PE header (at e_lfanew, of a
+// file starting "MZ") is looked for.
+func readHead(r io.Reader, head []byte) (int, error) {
+	n, err := io.ReadFull(r, head[:headProbe])
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return n, nil // the whole file
+	}
+	if err != nil {
+		return n, err
+	}
+	if bytes.IndexByte(head[:n], 0) >= 0 && !bytes.HasPrefix(head[:n], []byte("MZ")) {
+		return n, nil
+	}
+	m, err := io.ReadFull(r, head[n:])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return n + m, err
+	}
+	return n + m, nil
 }
 
 func notice(e *manifest.Entry, fd *Finding, size int64) *analysis.Notice {

