@@ -348,6 +348,13 @@ func (s *session) finish() {
 }
 
 func (s *session) newConn(server netip.AddrPort, proto string) (*Conn, int) {
+	return s.newConnFrom(netip.AddrPort{}, server, proto)
+}
+
+// newConnFrom opens a connection from the given client (an FTP data
+// connection comes from its control connection's client, on another
+// port); an invalid one picks the next client host.
+func (s *session) newConnFrom(from, server netip.AddrPort, proto string) (*Conn, int) {
 	b := s.b
 	n := b.nconn
 	b.nconn++
@@ -358,8 +365,12 @@ func (s *session) newConn(server netip.AddrPort, proto string) (*Conn, int) {
 	} else {
 		client = netip.AddrFrom4([4]byte{192, 0, 2, byte(h)})
 	}
+	cport := uint16(32768 + (n/250)%28000)
+	if from.IsValid() {
+		client, cport = from.Addr(), from.Port()+uint16(1+n%1000)
+	}
 	cfg := ConnConfig{
-		Client:    netip.AddrPortFrom(client, uint16(32768+(n/250)%28000)),
+		Client:    netip.AddrPortFrom(client, cport),
 		Server:    server,
 		ClientISN: s.rng.Uint32(),
 		ServerISN: s.rng.Uint32(),
@@ -589,7 +600,7 @@ func (s *session) runFTP() {
 			s.sendf(c, id, true, "PASV\r\n")
 			s.sendf(c, id, false, "227 Entering Passive Mode (%d,%d,%d,%d,%d,%d).\r\n", a[0], a[1], a[2], a[3], port>>8, port&0xff)
 		}
-		dc, did := s.newConn(netip.AddrPortFrom(s.server, port), "ftp-data")
+		dc, did := s.newConnFrom(c.Client(), netip.AddrPortFrom(s.server, port), "ftp-data")
 		dc.Handshake()
 		body := s.content(it)
 		sha := sum(body)
