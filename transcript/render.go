@@ -264,8 +264,19 @@ func (r *Renderer) ascii(data []byte) {
 			r.buf = append(r.buf, `\r`...)
 			r.midLine = true
 		default:
-			r.buf = append(r.buf, '\\', 'x', hexdigits[c>>4], hexdigits[c&15])
+			// a run of escaped bytes (binary data shown in full)
+			for {
+				r.buf = append(r.buf, '\\', 'x', hexdigits[c>>4], hexdigits[c&15])
+				i++
+				if i == len(data) {
+					break
+				}
+				if c = data[i]; class[c] != clEscape {
+					break
+				}
+			}
 			r.midLine = true
+			continue
 		}
 		i++
 	}
