@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,21 +13,23 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/decode"
-	"github.com/streamx/streamx/engine"
-	"github.com/streamx/streamx/extractors"
-	"github.com/streamx/streamx/extractors/tls"
 	"github.com/streamx/streamx/internal/pcapgen"
 )
 
 // capture writes a synthetic capture made by build and returns its path.
 func capture(t *testing.T, build func(w *pcapgen.Writer)) string {
 	t.Helper()
+	return captureWith(t, pcapgen.Options{}, build)
+}
+
+func captureWith(t *testing.T, opts pcapgen.Options, build func(w *pcapgen.Writer)) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "capture.pcap")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pcapgen.NewWriter(f, pcapgen.Options{})
+	w, err := pcapgen.NewWriter(f, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,25 +44,24 @@ func capture(t *testing.T, build func(w *pcapgen.Writer)) string {
 }
 
 // analyse runs the engine over path with the extractors the analysis
-// listens to (TLS, plainauth), feeds the given ftp/http log lines, and
-// returns the report.
-func analyse(t *testing.T, path string, opts Options, logs map[string]string) *Report {
+// listens to (TLS, plainauth), feeds the ftp/http log lines logs makes
+// (given the connections' uids, by first packet), and returns the report
+// and those uids.
+func analyse(t *testing.T, path string, opts Options, logs func(uids []string) map[string]string) (*Report, []string) {
 	t.Helper()
 	opts.Tables = true
-	col := New(opts)
-	env := &extractors.Env{Expect: &extractors.Expectations{}}
-	mux := extractors.NewMux(env, tls.New())
-	col.Attach(mux)
-	cfg := engine.Config{Inputs: []string{path}, NewHandler: mux.NewHandler, Opened: mux.Opened, Packet: col.Packet, Closed: col.Closed}
-	if _, err := engine.Run(context.Background(), cfg); err != nil {
-		t.Fatal(err)
+	rec := record(t, path, opts, false, false)
+	uids := rec.uids()
+	texts := map[string]string{}
+	if logs != nil {
+		texts = logs(uids)
 	}
-	for name, text := range logs {
-		if err := col.ReadLog(name, strings.NewReader(text)); err != nil {
+	for name, text := range texts {
+		if err := rec.col.ReadLog(name, strings.NewReader(text)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return col.Finish()
+	return rec.col.Finish(), uids
 }
 
 var (
@@ -114,7 +114,7 @@ func ev(n *Notice, k string) string {
 
 func TestPlaintextLogins(t *testing.T) {
 	path := capture(t, func(w *pcapgen.Writer) {
-		// C000000 SMTP: AUTH LOGIN refused, AUTH PLAIN accepted, a message
+		// u[0] SMTP: AUTH LOGIN refused, AUTH PLAIN accepted, a message
 		// whose body looks like a command (not read as one)
 		c := conn(w, client, 40000, server, 25)
 		c.Handshake()
@@ -124,24 +124,24 @@ func TestPlaintextLogins(t *testing.T) {
 			"235 2.7.0 Authentication successful\r\n", "MAIL FROM:<a@example>\r\n", "250 ok\r\n", "DATA\r\n",
 			"354 go ahead\r\n", "Subject: x\r\n\r\nAUTH PLAIN "+b64("\x00mallory\x00nope")+"\r\n.\r\n", "250 queued\r\n", "QUIT\r\n", "221 bye\r\n")
 		c.Close()
-		// C000001 SMTP submission with STARTTLS: the rest is TLS
+		// u[1] SMTP submission with STARTTLS: the rest is TLS
 		c = conn(w, client, 40001, server, 587)
 		c.Handshake()
 		dialogue(c, "220 mail.example ESMTP\r\n", "EHLO me\r\n", "250 STARTTLS\r\n", "STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n",
 			"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00AUTH PLAIN "+b64("\x00x\x00y")+"\r\n")
 		c.Close()
-		// C000002 POP3 USER/PASS accepted
+		// u[2] POP3 USER/PASS accepted
 		c = conn(w, client, 40002, server, 110)
 		c.Handshake()
 		dialogue(c, "+OK POP3 ready\r\n", "USER bob\r\n", "+OK\r\n", "PASS hunter2\r\n", "+OK Logged in.\r\n", "QUIT\r\n", "+OK bye\r\n")
 		c.Close()
-		// C000003 IMAP LOGIN with literals, refused
+		// u[3] IMAP LOGIN with literals, refused
 		c = conn(w, client, 40003, server, 143)
 		c.Handshake()
 		dialogue(c, "* OK IMAP4rev1 ready\r\n", "a1 LOGIN {5}\r\n", "+ go ahead\r\n", "carol {6}\r\n", "+ go ahead\r\n", "p\"ss w\r\n",
 			"a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", "a2 LOGOUT\r\n", "* BYE\r\na2 OK\r\n")
 		c.Close()
-		// C000004 telnet: one key per segment, echoed; then a shell prompt
+		// u[4] telnet: one key per segment, echoed; then a shell prompt
 		c = conn(w, client, 40004, server, 23)
 		c.Handshake()
 		c.Send(false, []byte("\xff\xfd\x18\xff\xfb\x01Debian GNU/Linux 12\r\nhost login: "))
@@ -157,13 +157,14 @@ func TestPlaintextLogins(t *testing.T) {
 		c.Send(false, []byte("\r\nLast login: Mon Jan  1 00:00:00 2024\r\ndave@host:~$ "))
 		c.Close()
 	})
-	r := analyse(t, path, Options{}, nil)
+	r, u := analyse(t, path, Options{}, nil)
 	want := []string{
-		"Failed_Login C000000 25", "Failed_Login C000003 143",
-		"Plaintext_Credentials C000000 25", "Plaintext_Credentials C000000 25",
-		"Plaintext_Credentials C000002 110", "Plaintext_Credentials C000003 143", "Plaintext_Credentials C000004 23",
-		"Plaintext_Where_Encryption_Usual C000004 23",
+		"Failed_Login " + u[0] + " 25", "Failed_Login " + u[3] + " 143",
+		"Plaintext_Credentials " + u[0] + " 25", "Plaintext_Credentials " + u[0] + " 25",
+		"Plaintext_Credentials " + u[2] + " 110", "Plaintext_Credentials " + u[3] + " 143", "Plaintext_Credentials " + u[4] + " 23",
+		"Plaintext_Where_Encryption_Usual " + u[4] + " 23",
 	}
+	slices.Sort(want)
 	if got := notes(r); !slices.Equal(got, want) {
 		t.Fatalf("notices\n got %q\nwant %q", got, want)
 	}
@@ -179,7 +180,7 @@ func TestPlaintextLogins(t *testing.T) {
 	if !slices.Equal(creds, wantCreds) {
 		t.Errorf("credentials\n got %q\nwant %q", creds, wantCreds)
 	}
-	if n := find(t, r, NoteFailedLogin, "C000000"); ev(n, "reply") != `"535 5.7.8 Authentication credentials invalid"` || ev(n, "mechanism") != `"AUTH LOGIN"` {
+	if n := find(t, r, NoteFailedLogin, u[0]); ev(n, "reply") != `"535 5.7.8 Authentication credentials invalid"` || ev(n, "mechanism") != `"AUTH LOGIN"` {
 		t.Errorf("smtp failure evidence %v", n.Evidence)
 	}
 	classes := map[string]string{}
@@ -221,7 +222,7 @@ func TestConnectionAttempts(t *testing.T) {
 		c = conn(w, client, 43001, netip.MustParseAddr("10.0.0.61"), 80)
 		c.SYN()
 	})
-	r := analyse(t, path, Options{}, nil)
+	r, u := analyse(t, path, Options{}, nil)
 	var rej, scans, other []string
 	for _, n := range r.Notices {
 		switch n.Note {
@@ -236,7 +237,7 @@ func TestConnectionAttempts(t *testing.T) {
 	if len(rej) != 14 || len(scans) != 1 || scans[0] != "address scan: 25 hosts" || len(other) != 0 {
 		t.Errorf("rejected %v scans %v other %v", rej, scans, other)
 	}
-	s := find(t, r, NoteScan, "C000014")
+	s := find(t, r, NoteScan, u[14])
 	if s.N != 25 || s.Src != netip.MustParseAddr("203.0.113.7") || ev(s, "conn_states") != `{"S0":25}` {
 		t.Errorf("scan %+v", s)
 	}
@@ -244,8 +245,8 @@ func TestConnectionAttempts(t *testing.T) {
 		t.Errorf("health %+v", r.TCP)
 	}
 	// the same capture with a lower threshold: a port scan of 10.0.0.50
-	r = analyse(t, path, Options{Thresholds: Thresholds{ScanPorts: 14}}, nil)
-	find(t, r, NoteScan, "C000000")
+	r, u = analyse(t, path, Options{Thresholds: Thresholds{ScanPorts: 14}}, nil)
+	find(t, r, NoteScan, u[0])
 	for _, n := range r.Notices {
 		if n.Note == NoteRejected {
 			t.Errorf("rejected attempt reported beside its scan: %+v", n)
@@ -263,7 +264,7 @@ func TestHTTPAndFTPLogs(t *testing.T) {
 			c.Send(false, []byte("HTTP/1.1 200 OK\r\n\r\n"))
 			c.Close()
 		}
-		// C000004: an FTP control connection that goes on in TLS
+		// u[4]: an FTP control connection that goes on in TLS
 		c := conn(w, client, 44010, server, 21)
 		c.Handshake()
 		dialogue(c, "220 FTP ready\r\n", "AUTH TLS\r\n", "234 AUTH TLS ok.\r\n", "\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00")
@@ -275,33 +276,36 @@ func TestHTTPAndFTPLogs(t *testing.T) {
 			`"trans_depth":%d,"method":"GET","host":"h","uri":%q,"status_code":%d,"status_msg":"x","username":%q,"password":"pw","state":"complete"}`+"\n",
 			ts, uid, depth, uri, status, user)
 	}
-	http := line("C000000", 1, 401, "/a", "", 0) + // answered by credentials 2 s later: a challenge
-		line("C000001", 1, 200, "/a", "u", 2*time.Second) +
-		line("C000002", 1, 401, "/b", "", 0) + // credentials 10 s later: too late, Access_Denied
-		line("C000003", 1, 200, "/b", "u", 10*time.Second) +
-		line("C000003", 2, 500, "/c", "", 11*time.Second) +
-		line("C000003", 3, 500, "/c", "", 12*time.Second) // the same 500 twice: one notice, n 2
-	ftp := `{"ts":1704067200.1,"uid":"C000000","id.orig_h":"192.0.2.10","id.orig_p":44000,"id.resp_h":"198.51.100.20","id.resp_p":21,"user":"anonymous","password":"me@example","command":"PASS","arg":"me@example","reply_code":230,"login":"success"}
-{"ts":1704067200.2,"uid":"C000004","id.orig_h":"192.0.2.10","id.orig_p":44010,"id.resp_h":"198.51.100.20","id.resp_p":21,"command":"AUTH","arg":"TLS","reply_code":234,"note":"encrypted"}
+	logs := func(u []string) map[string]string {
+		http := line(u[0], 1, 401, "/a", "", 0) + // answered by credentials 2 s later: a challenge
+			line(u[1], 1, 200, "/a", "u", 2*time.Second) +
+			line(u[2], 1, 401, "/b", "", 0) + // credentials 10 s later: too late, Access_Denied
+			line(u[3], 1, 200, "/b", "u", 10*time.Second) +
+			line(u[3], 2, 500, "/c", "", 11*time.Second) +
+			line(u[3], 3, 500, "/c", "", 12*time.Second) // the same 500 twice: one notice, n 2
+		ftp := fmt.Sprintf(`{"ts":1704067200.1,"uid":%q,"id.orig_h":"192.0.2.10","id.orig_p":44000,"id.resp_h":"198.51.100.20","id.resp_p":21,"user":"anonymous","password":"me@example","command":"PASS","arg":"me@example","reply_code":230,"login":"success"}
+{"ts":1704067200.2,"uid":%q,"id.orig_h":"192.0.2.10","id.orig_p":44010,"id.resp_h":"198.51.100.20","id.resp_p":21,"command":"AUTH","arg":"TLS","reply_code":234,"note":"encrypted"}
 not json
-`
-	r := analyse(t, path, Options{}, map[string]string{"http": http, "ftp": ftp})
+`, u[0], u[4])
+		return map[string]string{"http": http, "ftp": ftp}
+	}
+	r, u := analyse(t, path, Options{}, logs)
 	// u/pw sent twice, to the same server: one notice, n 2; the anonymous
 	// FTP login is no credential
-	want := []string{"Access_Denied C000002 80", "HTTP_Error C000003 80", "Plaintext_Credentials C000001 80"}
+	want := []string{"Access_Denied " + u[2] + " 80", "HTTP_Error " + u[3] + " 80", "Plaintext_Credentials " + u[1] + " 80"}
 	if got := notes(r); !slices.Equal(got, want) {
 		t.Fatalf("notices\n got %q\nwant %q", got, want)
 	}
-	if n := find(t, r, NotePlaintextCredentials, "C000001"); n.N != 2 || strings.Join(n.UIDs, " ") != "C000001 C000003" {
+	if n := find(t, r, NotePlaintextCredentials, u[1]); n.N != 2 || strings.Join(n.UIDs, " ") != u[1]+" "+u[3] {
 		t.Errorf("credentials n %d uids %v", n.N, n.UIDs)
 	}
-	if n := find(t, r, NoteHTTPError, "C000003"); n.N != 2 {
+	if n := find(t, r, NoteHTTPError, u[3]); n.N != 2 {
 		t.Errorf("HTTP_Error n = %d", n.N)
 	}
 	if r.LogErrors["ftp"] != 1 {
 		t.Errorf("log errors %v", r.LogErrors)
 	}
-	// the AUTH TLS line marks C000004 encrypted
+	// the AUTH TLS line marks u[4] encrypted
 	found := false
 	for _, c := range r.Encryption.ByService {
 		if c.How == "TLS after FTP AUTH TLS" {

@@ -1,8 +1,10 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -97,11 +99,16 @@ func (l *attemptList) add(a connAttempt) {
 	l.n++
 }
 
-// each calls f with every attempt, in the order they were added.
-func (l *attemptList) each(f func(a *connAttempt)) {
+// sorted returns every attempt by time, then connection: not in the order
+// they were added, which depends on how the connections were spread over
+// workers.
+func (l *attemptList) sorted() []*connAttempt {
+	out := make([]*connAttempt, 0, l.n)
 	for _, ch := range l.chunks {
 		for i := range ch {
-			f(&ch[i])
+			out = append(out, &ch[i])
 		}
 	}
+	slices.SortFunc(out, func(a, b *connAttempt) int { return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.idx, b.idx)) })
+	return out
 }

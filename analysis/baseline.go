@@ -74,6 +74,8 @@ func (f *BaseFlow) key() flowKey {
 // Baseline summarises the run as a baseline. The Collector needs Tables
 // and Flows; call it after ReadLog, instead of or after Finish.
 func (c *Collector) Baseline(inputs []string) *Baseline {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.finishFindings()
 	b := &Baseline{Version: BaselineVersion, Inputs: slices.Clone(inputs),
 		First: manifest.TS{Time: c.traffic.first}, Last: manifest.TS{Time: c.traffic.last}}
@@ -91,6 +93,13 @@ func (c *Collector) Baseline(inputs []string) *Baseline {
 		fl.Conns++
 		fl.Packets += pk
 		fl.Bytes += by
+		// several conversations on one flow (maps come in any order)
+		if first.Before(fl.First.Time) {
+			fl.First.Time = first
+		}
+		if last.After(fl.Last.Time) {
+			fl.Last.Time = last
+		}
 	}
 	for _, u := range c.traffic.udp {
 		add(flowKey{u.orig.Addr(), u.resp.Addr(), "udp", u.resp.Port(), ""}, u.first, u.last,

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/streamx/streamx/decode"
@@ -154,35 +155,54 @@ func (l *HTTPLine) keep() bool {
 	return l.Username != "" || l.StatusCode >= 400 || l.State == "truncated"
 }
 
-// Collector gathers what a run shows and turns it into a Report. It is
-// fed from the engine's goroutine only.
+// Collector gathers what a run shows and turns it into a Report.
 //
 // Call order:
-//  1. New, then Attach to the run's Mux (before the run);
+//  1. New, then Attach to the run's Mux, or to every worker's Mux (before
+//     the run);
 //  2. during the run: Packet for every decoded packet
 //     (engine.Config.Packet), Closed for every finished connection
-//     (engine.Config.Closed); TLS and Login come from the extractors Attach
-//     connected, before the Closed of their connection;
+//     (engine.Config.Closed, or each worker's Hooks.Closed); TLS and Login
+//     come from the extractors Attach connected, before the Closed of their
+//     connection;
 //  3. ReadLog for each protocol log the extractors wrote ("ftp", "http"),
 //     after the run;
 //  4. Finish (or Baseline), once.
+//
+// Concurrency: Packet is called from one goroutine (the engine's reader),
+// in capture order. Closed, TLS, Login and the protocol wrappers Attach
+// installs may be called from any number of goroutines at once (the
+// engine's workers), in an order that differs from run to run; only a
+// connection's own events keep their order (its wrapper's New, its TLS
+// records and logins, then its Closed, after the reader has handed over
+// all its packets). ReadLog, Finish and Baseline come after every other
+// call has returned. The Report does not depend on the order of Closed,
+// TLS and Login calls between connections, nor on the order of log lines:
+// whatever is kept during the run is sorted (by capture time, then
+// connection) before the findings are worked out.
 //
 // Memory: what a finding or table may still need. Every connection
 // updates running totals; kept per connection are only failed connection
 // attempts (about 80 bytes each: scans are told at the end), HTTP, FTP and
 // FTP data connections (about 100 bytes, for the findings the logs lead
-// to), and, with Tables, the conversations (the top rows only, with Top),
-// hosts and flows. Log lines are kept only when a finding may use them.
+// to), connections on a port unusual for their service (about 120 bytes,
+// for the port findings, told at the end), and, with Tables, the
+// conversations (the top rows only, with Top), hosts and flows. Log lines
+// are kept only when a finding may use them.
 type Collector struct {
-	opts    Options
-	th      Thresholds
+	opts Options
+	th   Thresholds
+	// traffic belongs to Packet's goroutine (its frames have their own
+	// lock); the rest is guarded by mu.
 	traffic *traffic
-	ns      *noticeSet
 
+	mu       sync.Mutex
+	ns       *noticeSet
 	health   TCPHealth
 	attempts attemptList
 	joins    map[uint64]*joinInfo
 	deferred []deferredConn
+	ports    []portEvent
 	// claimed: connections a protocol took by content (Attach's
 	// wrappers), until Closed; a connection with a protocol handler that no
 	// content claimed was handed over through an expectation (FTP data).
@@ -211,42 +231,62 @@ func New(opts Options) *Collector {
 	return c
 }
 
-// Attach connects the collector to the run's Mux: the TLS extractor
-// (service "tls") reports its records to it, the plain-text login
-// observers of package plainauth handle the services no protocol of the
-// Mux handles (smtp, pop3, imap, telnet), and every protocol is wrapped so
-// that the collector knows which connections were claimed by content and
-// which through an expectation (FTP data channels). Call it before the run.
-func (c *Collector) Attach(mux *extractors.Mux) {
+// observer is what Attach connects the extractors to: the Collector, or a
+// test's recorder in front of it.
+type observer interface {
+	TLS(r *tls.Record)
+	Login(ev plainauth.Event)
+	claim(s *engine.Session)
+}
+
+// Attach connects the collector to a Mux: the TLS extractor (service
+// "tls") reports its records to it, the plain-text login observers of
+// package plainauth handle the services no protocol of the Mux handles
+// (smtp, pop3, imap, telnet), and every protocol is wrapped so that the
+// collector knows which connections were claimed by content and which
+// through an expectation (FTP data channels). Call it before the run,
+// once for each Mux (each worker's, when there are several).
+func (c *Collector) Attach(mux *extractors.Mux) { attach(mux, c) }
+
+func attach(mux *extractors.Mux, o observer) {
 	if p, ok := mux.Protocols["tls"].(*tls.Protocol); ok {
-		p.Observe = c.TLS
+		p.Observe = o.TLS
 	}
 	for _, svc := range plainauth.Services() {
 		if mux.Protocols[svc] == nil {
-			mux.Protocols[svc] = plainauth.New(svc, c.Login)
+			mux.Protocols[svc] = plainauth.New(svc, o.Login)
 		}
 	}
 	for svc, p := range mux.Protocols {
-		mux.Protocols[svc] = &claimWatch{Protocol: p, c: c}
+		mux.Protocols[svc] = &claimWatch{Protocol: p, o: o}
 	}
 }
 
 // claimWatch notes the connections its protocol is asked to handle.
 type claimWatch struct {
 	extractors.Protocol
-	c *Collector
+	o observer
 }
 
 func (w *claimWatch) New(s *engine.Session, env *extractors.Env) engine.Handler {
-	w.c.claimed[s.Conn.Index] = true
+	w.o.claim(s)
 	return w.Protocol.New(s, env)
 }
 
-// Packet accounts one decoded packet; p is not kept.
+func (c *Collector) claim(s *engine.Session) {
+	c.mu.Lock()
+	c.claimed[s.Conn.Index] = true
+	c.mu.Unlock()
+}
+
+// Packet accounts one decoded packet; p is not kept. Call it from one
+// goroutine, in capture order.
 func (c *Collector) Packet(p *decode.Packet) { c.traffic.packet(p) }
 
 // TLS records one line of tls.jsonl (the TLS extractor's Observe).
 func (c *Collector) TLS(r *tls.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.tlsPending[r.UID] = r.Version
 	if c.tables != nil {
 		c.tables.tls(r)
@@ -256,6 +296,8 @@ func (c *Collector) TLS(r *tls.Record) {
 // Login records a plain-text login or a switch to TLS seen by the
 // plainauth observers.
 func (c *Collector) Login(ev plainauth.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if ev.Kind == plainauth.KindStartTLS {
 		c.switched[ev.UID] = strings.ToUpper(ev.Service) + " " + ev.Mechanism
 		return
@@ -267,18 +309,27 @@ func (c *Collector) Login(ev plainauth.Event) {
 func (c *Collector) Closed(s *engine.Session) {
 	rec := flowlog.FromSession(s)
 	idx := s.Conn.Index
+	handled := extractors.ProtocolOf(s) != nil
+	rst := [2]bool{s.Conn.Dirs[0].SawRST, s.Conn.Dirs[1].SawRST}
+	cs := &connInfo{Record: &rec, rst: rst,
+		synAck: strings.ContainsRune(rec.History, 'h'), origAcked: strings.ContainsAny(rec.History, "AD")}
+	if rec.Service == "" {
+		cs.text = printable(s.Prefix(0)) && printable(s.Prefix(1)) && len(s.Prefix(0))+len(s.Prefix(1)) > 0
+	}
+	var frames [2]Count
+	if c.tables != nil {
+		frames = c.traffic.frames.take(s)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	claimed := c.claimed[idx]
 	delete(c.claimed, idx)
 	svc := rec.Service
-	if !claimed && extractors.ProtocolOf(s) != nil {
+	if !claimed && handled {
 		svc = "ftp-data" // handed over through an FTP expectation
 	}
-	rst := [2]bool{s.Conn.Dirs[0].SawRST, s.Conn.Dirs[1].SawRST}
-	cs := &connInfo{Record: &rec, svc: svc, rst: rst,
-		synAck: strings.ContainsRune(rec.History, 'h'), origAcked: strings.ContainsAny(rec.History, "AD")}
-	if svc == "" {
-		cs.text = printable(s.Prefix(0)) && printable(s.Prefix(1)) && len(s.Prefix(0))+len(s.Prefix(1)) > 0
-	}
+	cs.svc = svc
 	c.health.add(cs)
 	if failedAttempt(cs) || noAnswer(cs) || rec.ConnState == "REJ" {
 		c.attempts.add(compactAttempt(cs, idx))
@@ -288,28 +339,27 @@ func (c *Collector) Closed(s *engine.Session) {
 		c.joins[idx] = &joinInfo{state: rec.ConnState, history: rec.History, rst: rst, missed: rec.MissedBytes,
 			orig: addrPort(rec.OrigH, rec.OrigP), resp: addrPort(rec.RespH, rec.RespP)}
 	}
+	var d *deferredConn
 	if svc == detect.FTP {
 		// encryption and port verdicts wait for the FTP log (AUTH TLS)
 		c.deferred = append(c.deferred, deferredConn{uid: rec.UID, ts: rec.TS.Time, id: rec.ConnID,
 			bytes: rec.OrigBytes + rec.RespBytes})
-	} else if svc != "ftp-data" {
-		c.portFinding(rec.UID, rec.TS.Time, rec.ConnID, svc, c.switched[rec.UID] != "")
-	}
-	var frames [2]Count
-	if c.tables != nil {
-		frames = c.traffic.takeTCP(s)
+		d = &c.deferred[len(c.deferred)-1]
+	} else if ev := (portEvent{uid: rec.UID, ts: rec.TS.Time, id: rec.ConnID, svc: svc, switched: c.switched[rec.UID] != ""}); ev.note() != "" {
+		// told at the end, in capture order
+		c.ports = append(c.ports, ev)
 	}
 	tlsVersion, isTLS := c.tlsPending[rec.UID]
 	delete(c.tlsPending, rec.UID)
 	if c.tables != nil {
 		c.tables.conn(cs, frames)
-		if svc != detect.FTP {
+		if d == nil {
 			class, how := classify(cs, isTLS, tlsVersion, c.switched[rec.UID])
 			c.tables.class(cs, class, how, frames)
 		} else {
-			c.deferred[len(c.deferred)-1].frames = frames
-			c.deferred[len(c.deferred)-1].orig = addrPort(rec.OrigH, rec.OrigP)
-			c.deferred[len(c.deferred)-1].resp = addrPort(rec.RespH, rec.RespP)
+			d.frames = frames
+			d.orig = addrPort(rec.OrigH, rec.OrigP)
+			d.resp = addrPort(rec.RespH, rec.RespP)
 		}
 	}
 	delete(c.switched, rec.UID)
@@ -360,11 +410,14 @@ func printable(b []byte) bool {
 // ReadLog reads the JSON lines of one protocol log: "ftp" (ftp.jsonl) or
 // "http" (http.jsonl). Other names are ignored. Only the lines a finding
 // may use are kept. A line that does not parse is counted
-// (Report.LogErrors) and skipped; only a read error is returned.
+// (Report.LogErrors) and skipped; only a read error is returned. The order
+// of the lines does not matter.
 func (c *Collector) ReadLog(name string, r io.Reader) error {
 	if name != "ftp" && name != "http" {
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {

@@ -26,16 +26,24 @@
 // through extractors.Logs).
 //
 // Call order:
-//  1. New(Options), then Collector.Attach(mux) before the run;
-//  2. the run: engine.Config.Packet = Collector.Packet, Config.Closed calls
-//     Collector.Closed (Config.Opened and NewHandler stay the Mux's);
+//  1. New(Options), then Collector.Attach(mux) before the run, for every
+//     worker's Mux when the engine runs several;
+//  2. the run: engine.Config.Packet = Collector.Packet, Config.Closed (or
+//     each worker's Hooks.Closed) calls Collector.Closed (Opened and
+//     NewHandler stay the Mux's);
 //  3. ReadLog("ftp", …), ReadLog("http", …) with the logs the run wrote;
 //  4. Finish (the Report) and/or Baseline.
 //
 // Timestamps are capture time throughout; the same capture always gives
-// the same report. Memory: running totals for every connection; kept per
-// connection only what a finding still needs after the run (failed
-// attempts, for scans; HTTP and FTP connections, for the log findings);
-// with Options.Tables, hosts, UDP conversations and the top TCP
-// conversations. One goroutine uses a Collector.
+// the same report, however many workers the engine ran and in whatever
+// order they finished their connections: Packet comes from the reading
+// goroutine in capture order, the rest (Closed, the TLS records, the
+// logins) from any worker at any time, and everything the findings and
+// tables draw from is put in a deterministic order (capture time, then
+// connection) before it is used (Collector documents the contract).
+// Memory: running totals for every connection; kept per connection only
+// what a finding still needs after the run (failed attempts, for scans;
+// HTTP and FTP connections, for the log findings; connections on unusual
+// ports); with Options.Tables, hosts, UDP conversations and the top TCP
+// conversations.
 package analysis

@@ -13,13 +13,19 @@ import (
 	"github.com/streamx/streamx/manifest"
 )
 
-// findings works out, at the end of the run, the notices that need the
-// protocol logs or every connection attempt; the port findings were made as
-// connections finished (Collector.portFinding) into the same set.
+// findings works out, at the end of the run, the notices: from the
+// protocol logs, the logins, every connection attempt, and the
+// connections on unusual ports. Everything they are drawn from was kept in
+// the order it arrived, which with several workers differs from run to
+// run: it is sorted first (by capture time, then connection, then the
+// rest), so that the notices, their evidence and their first-N lists are
+// the same whatever that order.
 type findings struct {
 	c  *Collector
 	th Thresholds
 	ns *noticeSet
+	// connAttempts: the failed connection attempts, by time then connection.
+	connAttempts []*connAttempt
 	// inScan: connections folded into a Scan notice.
 	inScan map[uint64]bool
 	// brute: src|dst|port|service of the logins folded into a Brute_Force
@@ -28,7 +34,8 @@ type findings struct {
 }
 
 func (c *Collector) findings() {
-	f := &findings{c: c, th: c.th, ns: c.ns, inScan: map[uint64]bool{}, brute: map[string]bool{}}
+	c.sortInputs()
+	f := &findings{c: c, th: c.th, ns: c.ns, connAttempts: c.attempts.sorted(), inScan: map[uint64]bool{}, brute: map[string]bool{}}
 	authTLS := map[string]string{}
 	for i := range c.ftp {
 		l := &c.ftp[i]
@@ -36,8 +43,9 @@ func (c *Collector) findings() {
 			authTLS[l.UID] = "FTP AUTH " + strings.ToUpper(l.Arg)
 		}
 	}
+	ports := c.ports
 	for _, d := range c.deferred {
-		c.portFinding(d.uid, d.ts, d.id, detect.FTP, authTLS[d.uid] != "")
+		ports = append(ports, portEvent{uid: d.uid, ts: d.ts, id: d.id, svc: detect.FTP, switched: authTLS[d.uid] != ""})
 		if c.tables != nil {
 			class, how := ClassPlaintext, detect.FTP
 			if sw := authTLS[d.uid]; sw != "" {
@@ -46,11 +54,66 @@ func (c *Collector) findings() {
 			c.tables.classDeferred(d, class, how)
 		}
 	}
+	slices.SortFunc(ports, func(a, b portEvent) int { return cmp.Or(a.ts.Compare(b.ts), compareUID(a.uid, b.uid)) })
+	for i := range ports {
+		c.portFinding(&ports[i])
+	}
 	f.scans()
 	f.logins()
 	f.httpStatus()
 	f.transfers()
 	f.unanswered()
+}
+
+// sortInputs puts what the findings are drawn from in a deterministic
+// order: log lines by time, connection, then every field the findings
+// read (identical lines are interchangeable); FTP control connections by
+// time and connection (each is there once). The logins are put in order
+// with the log lines' by attempts.
+func (c *Collector) sortInputs() {
+	slices.SortStableFunc(c.ftp, compareFTPLines)
+	slices.SortStableFunc(c.http, compareHTTPLines)
+	slices.SortFunc(c.deferred, func(a, b deferredConn) int { return cmp.Or(a.ts.Compare(b.ts), compareUID(a.uid, b.uid)) })
+}
+
+func compareFTPLines(a, b FTPLine) int {
+	return cmp.Or(a.TS.Compare(b.TS.Time), compareUID(a.UID, b.UID), compareConnID(a.ConnID, b.ConnID),
+		cmp.Compare(a.Command, b.Command), cmp.Compare(a.Arg, b.Arg), cmp.Compare(a.User, b.User),
+		cmp.Compare(a.Password, b.Password), cmp.Compare(a.ReplyCode, b.ReplyCode), cmp.Compare(a.ReplyMsg, b.ReplyMsg),
+		cmp.Compare(a.Login, b.Login), cmp.Compare(a.Direction, b.Direction), comparePtr(a.ExpectedSize, b.ExpectedSize),
+		comparePtr(a.FileSize, b.FileSize), cmp.Compare(a.State, b.State), cmp.Compare(a.Reason, b.Reason),
+		compareUID(a.DataUID, b.DataUID), cmp.Compare(a.Note, b.Note))
+}
+
+func compareHTTPLines(a, b HTTPLine) int {
+	return cmp.Or(a.TS.Compare(b.TS.Time), compareUID(a.UID, b.UID), cmp.Compare(a.TransDepth, b.TransDepth),
+		compareConnID(a.ConnID, b.ConnID), cmp.Compare(a.Method, b.Method), cmp.Compare(a.Host, b.Host),
+		cmp.Compare(a.URI, b.URI), cmp.Compare(a.StatusCode, b.StatusCode), cmp.Compare(a.StatusMsg, b.StatusMsg),
+		cmp.Compare(a.Username, b.Username), cmp.Compare(a.Password, b.Password),
+		cmp.Compare(a.RequestBodyLen, b.RequestBodyLen), cmp.Compare(a.ResponseBodyLen, b.ResponseBodyLen),
+		cmp.Compare(a.State, b.State), slices.Compare(a.Flags, b.Flags))
+}
+
+func compareConnID(a, b manifest.ConnID) int {
+	return cmp.Or(a.OrigH.Compare(b.OrigH), cmp.Compare(a.OrigP, b.OrigP), a.RespH.Compare(b.RespH), cmp.Compare(a.RespP, b.RespP))
+}
+
+func comparePtr[T cmp.Ordered](a, b *T) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return cmp.Compare(*a, *b)
+}
+
+// compareUID orders connection uids ("C" and a zero-padded number, at
+// least 6 digits) by their number: shorter first, then as text.
+func compareUID(a, b string) int {
+	return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
 }
 
 // --- logins ---
@@ -132,7 +195,11 @@ func (f *findings) attempts() []attempt {
 		}
 		out = append(out, a)
 	}
-	slices.SortStableFunc(out, func(a, b attempt) int { return a.ts.Compare(b.ts) })
+	// By time, then connection. The log lines are in order already; the
+	// logins are in the order they arrived, which between connections
+	// differs from run to run, but one connection's logins come from one
+	// goroutine, in the order its protocol went: a stable sort keeps that.
+	slices.SortStableFunc(out, func(a, b attempt) int { return cmp.Or(a.ts.Compare(b.ts), compareUID(a.uid, b.uid)) })
 	return out
 }
 
@@ -415,28 +482,52 @@ func (f *findings) cut(log, uid, connUID string, ts time.Time, id manifest.ConnI
 var plaintextServices = map[string]bool{detect.HTTP: true, detect.FTP: true, detect.SMTP: true, detect.POP3: true,
 	detect.IMAP: true, detect.Telnet: true}
 
-// portFinding judges a connection's service against its server port:
+// portEvent is a connection whose service and server port disagree (a
+// port finding), kept until the end of the run so that the findings are
+// told in capture order.
+type portEvent struct {
+	uid      string
+	ts       time.Time
+	id       manifest.ConnID
+	svc      string
+	switched bool // the session went on in TLS
+}
+
+// verdict judges a connection's service against its server port:
 // Plaintext_Where_Encryption_Usual for a plaintext protocol on a port
 // where TLS or SSH is usual (or telnet anywhere), unless the session
-// switched to TLS; Service_Nonstandard_Port for any other mismatch. FTP
-// data channels are not judged (their content is a file).
-func (c *Collector) portFinding(uid string, ts time.Time, id manifest.ConnID, svc string, switched bool) {
-	if svc == "" || svc == "ftp-data" {
-		return
+// switched to TLS; Service_Nonstandard_Port for any other mismatch; ""
+// when they agree. FTP data channels are not judged (their content is a
+// file).
+func (e *portEvent) verdict() (note, hint string) {
+	if e.svc == "" || e.svc == "ftp-data" {
+		return "", ""
 	}
-	hint := detect.PortHint(id.RespP)
-	plainUsual := plaintextServices[svc] && !switched && (hint == detect.TLS || hint == detect.SSH || svc == detect.Telnet)
-	server := addrPort(id.RespH, id.RespP)
-	client := id.OrigH.String()
-	var note string
+	hint = detect.PortHint(e.id.RespP)
+	plainUsual := plaintextServices[e.svc] && !e.switched && (hint == detect.TLS || hint == detect.SSH || e.svc == detect.Telnet)
 	switch {
 	case plainUsual:
-		note = NotePlaintextUsual
-	case svc != hint:
-		note = NoteNonstandardPort
-	default:
+		return NotePlaintextUsual, hint
+	case e.svc != hint:
+		return NoteNonstandardPort, hint
+	}
+	return "", hint
+}
+
+func (e *portEvent) note() string {
+	n, _ := e.verdict()
+	return n
+}
+
+// portFinding adds the port finding of a connection, if any.
+func (c *Collector) portFinding(e *portEvent) {
+	note, hint := e.verdict()
+	if note == "" {
 		return
 	}
+	uid, ts, id, svc := e.uid, e.ts, e.id, e.svc
+	server := addrPort(id.RespH, id.RespP)
+	client := id.OrigH.String()
 	key := fmt.Sprintf("%s|%s|%s", note, server, svc)
 	c.ns.add(key, ts, uid, func() *Notice {
 		n := connNotice(note, ts, uid, id)
@@ -483,22 +574,21 @@ func noAnswer(cs *connInfo) bool {
 func (f *findings) scans() {
 	bySrc := map[netip.Addr][]*connAttempt{}
 	var srcs []netip.Addr
-	f.c.attempts.each(func(a *connAttempt) {
+	for _, a := range f.connAttempts {
 		if a.flags&attFailed == 0 {
-			return
+			continue
 		}
 		src := a.origAddr()
 		if bySrc[src] == nil {
 			srcs = append(srcs, src)
 		}
 		bySrc[src] = append(bySrc[src], a)
-	})
+	}
 	for _, src := range srcs {
 		list := bySrc[src]
 		if len(list) < min(f.th.ScanPorts, f.th.ScanHosts) {
 			continue
 		}
-		slices.SortStableFunc(list, func(a, b *connAttempt) int { return cmp.Compare(a.ts, b.ts) })
 		// address scan: many hosts
 		if distinctReaches(list, func(a *connAttempt) string { return string(a.resp[:]) }, f.th.ScanHosts, f.th.ScanWindow) {
 			f.scanNotice("address scan", list, nil)
@@ -574,9 +664,9 @@ func statesWords(states map[string]int) string {
 
 func (f *findings) unanswered() {
 	end := f.c.traffic.last
-	f.c.attempts.each(func(a *connAttempt) {
+	for _, a := range f.connAttempts {
 		if f.inScan[a.idx] {
-			return
+			continue
 		}
 		uid, ts := a.uid(), a.first()
 		id := manifest.ConnID{OrigH: a.origAddr(), OrigP: a.oport, RespH: a.respAddr(), RespP: a.rport}
@@ -584,7 +674,7 @@ func (f *findings) unanswered() {
 		switch {
 		case a.flags&attNoAnswer != 0:
 			if a.origPkts < 2 && end.Sub(a.lastTime()) < f.th.NoAnswerWait {
-				return // a SYN at the very end of the capture
+				continue // a SYN at the very end of the capture
 			}
 			key := fmt.Sprintf("%s|%s|%d", NoteNoAnswer, id.RespH, id.RespP)
 			f.ns.add(key, ts, uid, func() *Notice {
@@ -607,7 +697,7 @@ func (f *findings) unanswered() {
 				n.Evidence["clients"] = appendUnique(n.Evidence["clients"].([]string), client, 20)
 			})
 		}
-	})
+	}
 	// messages need the final counts
 	for _, n := range f.ns.byKey {
 		switch n.Note {

@@ -117,11 +117,11 @@ func (n *Notice) addUID(uid string) {
 }
 
 // list returns the notices in a stable order: by time, then note, then
-// key. UIDs are sorted (they sort in first-seen order).
+// key. UIDs are sorted (by number: in first-seen order).
 func (s *noticeSet) list() []Notice {
 	out := make([]Notice, 0, len(s.byKey))
 	for _, n := range s.byKey {
-		slices.Sort(n.UIDs)
+		slices.SortFunc(n.UIDs, compareUID)
 		if n.LastTS.Equal(n.TS.Time) {
 			n.LastTS.Time = time.Time{}
 		}

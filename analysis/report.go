@@ -179,6 +179,8 @@ func (c *Collector) finishFindings() {
 
 // Finish computes the report. Call it after the run and ReadLog.
 func (c *Collector) Finish() *Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.finishFindings()
 	t := c.traffic
 	r := &Report{First: manifest.TS{Time: t.first}, Last: manifest.TS{Time: t.last},
@@ -191,10 +193,7 @@ func (c *Collector) Finish() *Report {
 	}
 	r.TCP = c.health
 	r.TCP.States = maps.Clone(c.health.States)
-	for _, a := range t.tcp {
-		r.TCP.Unattributed += a.dir[0].Packets + a.dir[1].Packets // frames no finished connection claimed
-	}
-	r.TCP.Unattributed += t.unattributed.Packets
+	r.TCP.Unattributed = t.frames.pendingFrames() // frames no finished connection claimed
 	if r.TCP.Attempts > 0 {
 		r.TCP.CompletionRate = float64(r.TCP.Completed) / float64(r.TCP.Attempts)
 	}
@@ -215,11 +214,14 @@ func (c *Collector) Finish() *Report {
 			if c := cmp.Compare(b.Conns, a.Conns); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Service, b.Service)
+			if c := cmp.Compare(a.Service, b.Service); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.How, b.How)
 		})
 		r.TLSServers = c.tlsServers()
 		r.Connections = tb.conns
-		slices.SortFunc(r.Connections, func(a, b ConnClass) int { return cmp.Compare(a.UID, b.UID) })
+		slices.SortFunc(r.Connections, func(a, b ConnClass) int { return compareUID(a.UID, b.UID) })
 	}
 	r.Notices = c.ns.list()
 	for _, n := range r.Notices {
@@ -271,10 +273,12 @@ func (c *Collector) convRows() ([]ConvRow, int) {
 
 func (c *Collector) serviceRows() []ServiceRow {
 	tb := c.tables
-	for _, u := range c.traffic.udp {
-		tb.service(svcKey{"udp", u.resp.Port(), ""}, u.resp.Addr(), u.orig.Addr(), u.dir[0].Bytes+u.dir[1].Bytes)
+	if !tb.udpCounted {
+		tb.udpCounted = true
+		for _, u := range c.traffic.udp {
+			tb.service(svcKey{"udp", u.resp.Port(), ""}, u.resp.Addr(), u.orig.Addr(), u.dir[0].Bytes+u.dir[1].Bytes)
+		}
 	}
-	c.traffic.udp = map[udpKey]*udpAcc{} // counted once
 	rows := make([]ServiceRow, 0, len(tb.svc))
 	for _, a := range tb.svc {
 		a.row.Servers, a.row.Clients = len(a.servers), len(a.clients)
@@ -338,7 +342,7 @@ func (h *TCPHealth) add(cs *connInfo) {
 func (c *Collector) tlsServers() []TLSServer {
 	out := make([]TLSServer, 0, len(c.tables.tlsSrv))
 	for _, s := range c.tables.tlsSrv {
-		out = append(out, *s)
+		out = append(out, s.server())
 	}
 	slices.SortFunc(out, func(a, b TLSServer) int {
 		if c := cmp.Compare(b.Conns, a.Conns); c != 0 {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/streamx/streamx/detect"
 	"github.com/streamx/streamx/extractors/tls"
@@ -24,8 +25,18 @@ type tables struct {
 	enc       Encryption
 	encIdx    map[encKey]int
 	conns     []ConnClass
-	tlsSrv    map[netip.AddrPort]*TLSServer
+	tlsSrv    map[netip.AddrPort]*tlsAcc
 	flows     map[flowKey]*BaseFlow
+	// udpCounted: the UDP conversations are in svc (at the end, once)
+	udpCounted bool
+}
+
+// tlsAcc is one row of the TLS servers table while the run goes: its
+// lists keep the values seen first, whatever order the handshakes are
+// reported in.
+type tlsAcc struct {
+	row                                TLSServer
+	names, versions, ciphers, subjects *firstSeen
 }
 
 type svcKey struct {
@@ -43,7 +54,7 @@ type encKey struct{ svc, class, how string }
 
 func newTables(opts Options) *tables {
 	return &tables{opts: opts, svc: map[svcKey]*svcAcc{}, enc: Encryption{Classes: map[string]int{}},
-		encIdx: map[encKey]int{}, tlsSrv: map[netip.AddrPort]*TLSServer{}, flows: map[flowKey]*BaseFlow{}}
+		encIdx: map[encKey]int{}, tlsSrv: map[netip.AddrPort]*tlsAcc{}, flows: map[flowKey]*BaseFlow{}}
 }
 
 // conn adds a finished TCP connection to the conversation, service and
@@ -172,26 +183,87 @@ func (t *tables) tls(r *tls.Record) {
 	k := r.Server()
 	s := t.tlsSrv[k]
 	if s == nil {
-		s = &TLSServer{Server: k}
+		s = &tlsAcc{row: TLSServer{Server: k}, names: newFirstSeen(20), versions: newFirstSeen(10),
+			ciphers: newFirstSeen(10), subjects: newFirstSeen(10)}
 		t.tlsSrv[k] = s
 	}
-	s.Conns++
+	s.row.Conns++
 	if r.Established {
-		s.Established++
+		s.row.Established++
 	}
-	if r.ServerName != "" {
-		s.ServerNames = appendUnique(s.ServerNames, r.ServerName, 20)
+	s.names.add(r.ServerName, r.TS.Time, r.UID)
+	s.versions.add(r.Version, r.TS.Time, r.UID)
+	s.ciphers.add(r.Cipher, r.TS.Time, r.UID)
+	s.subjects.add(r.Subject, r.TS.Time, r.UID)
+	s.row.SelfSigned = s.row.SelfSigned || r.SelfSigned
+}
+
+// server is the table row.
+func (s *tlsAcc) server() TLSServer {
+	row := s.row
+	row.ServerNames, row.Versions, row.Ciphers, row.Subjects = s.names.list(), s.versions.list(), s.ciphers.list(), s.subjects.list()
+	return row
+}
+
+// firstSeen keeps up to max distinct values: those seen first, by capture
+// time, then connection, then value. Which values it keeps and their order
+// do not depend on the order they are added in: each value's key (its
+// earliest sighting) only goes down, so a value left out, whose key was
+// larger than those of the max values kept, can never come back in.
+type firstSeen struct {
+	max  int
+	vals []sighting
+}
+
+type sighting struct {
+	v   string
+	ts  time.Time
+	uid string
+}
+
+func (a *sighting) compare(b *sighting) int {
+	return cmp.Or(a.ts.Compare(b.ts), compareUID(a.uid, b.uid), strings.Compare(a.v, b.v))
+}
+
+func newFirstSeen(max int) *firstSeen { return &firstSeen{max: max} }
+
+// add records a sighting of v ("" is not a value).
+func (f *firstSeen) add(v string, ts time.Time, uid string) {
+	if v == "" {
+		return
 	}
-	if r.Version != "" {
-		s.Versions = appendUnique(s.Versions, r.Version, 10)
+	s := sighting{v, ts, uid}
+	worst := -1
+	for i := range f.vals {
+		if f.vals[i].v == v {
+			if s.compare(&f.vals[i]) < 0 {
+				f.vals[i] = s
+			}
+			return
+		}
+		if worst < 0 || f.vals[i].compare(&f.vals[worst]) > 0 {
+			worst = i
+		}
 	}
-	if r.Cipher != "" {
-		s.Ciphers = appendUnique(s.Ciphers, r.Cipher, 10)
+	switch {
+	case len(f.vals) < f.max:
+		f.vals = append(f.vals, s)
+	case s.compare(&f.vals[worst]) < 0:
+		f.vals[worst] = s
 	}
-	if r.Subject != "" {
-		s.Subjects = appendUnique(s.Subjects, r.Subject, 10)
+}
+
+// list returns the values, first seen first (nil when none).
+func (f *firstSeen) list() []string {
+	if len(f.vals) == 0 {
+		return nil
 	}
-	s.SelfSigned = s.SelfSigned || r.SelfSigned
+	slices.SortFunc(f.vals, func(a, b sighting) int { return a.compare(&b) })
+	out := make([]string, len(f.vals))
+	for i := range f.vals {
+		out[i] = f.vals[i].v
+	}
+	return out
 }
 
 func sortConvs(rows []ConvRow) {
@@ -208,6 +280,9 @@ func sortConvs(rows []ConvRow) {
 		if c := a.A.Compare(b.A); c != 0 {
 			return c
 		}
-		return a.B.Compare(b.B)
+		if c := a.B.Compare(b.B); c != 0 {
+			return c
+		}
+		return compareUID(a.UID, b.UID) // the same connection's port reused
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/decode"
-	"github.com/streamx/streamx/engine"
 )
 
 // Count is a number of packets (frames) and their bytes on the wire.
@@ -44,15 +43,10 @@ type tcpKey struct {
 	vlan uint16
 }
 
-// tcpAcc counts the frames of the TCP connection currently on a key, in
-// the key's orientation (index 0: from a to b).
-type tcpAcc struct {
-	dir [2]Count
-}
-
 // traffic accounts every decoded packet: totals by transport, hosts, UDP
-// conversations, and the frames of TCP connections until the flow table
-// finishes them (takeTCP).
+// conversations and other IP conversations; the frames of TCP connections
+// go to frames. It belongs to the goroutine that calls Packet (the
+// engine's reader): nothing else touches it before Finish.
 type traffic struct {
 	tables        bool // keep hosts and conversations; off: totals only
 	keepBroadcast bool
@@ -61,22 +55,13 @@ type traffic struct {
 	excluded      Count    // broadcast and multicast frames left out of hosts and conversations
 	hosts         map[netip.Addr]*hostAcc
 	udp           map[udpKey]*udpAcc
-	tcp           map[tcpKey]*tcpAcc
 	ip            map[ipKey]*ipAcc // ICMP and other IP protocols, per host pair
-	// lastTCP is the most recent TCP frame, which the flow table may not
-	// have given to its connection yet when a connection is finished.
-	lastTCP struct {
-		key   tcpKey
-		dir   int
-		bytes int
-		ok    bool
-	}
-	unattributed Count // TCP frames whose connection could not be told
+	frames        *frames          // TCP frames, until their connection is finished
 }
 
 func newTraffic(tables, keepBroadcast bool) *traffic {
 	return &traffic{tables: tables, keepBroadcast: keepBroadcast, hosts: map[netip.Addr]*hostAcc{},
-		udp: map[udpKey]*udpAcc{}, tcp: map[tcpKey]*tcpAcc{}, ip: map[ipKey]*ipAcc{}}
+		udp: map[udpKey]*udpAcc{}, ip: map[ipKey]*ipAcc{}, frames: &frames{tcp: map[tcpKey]*tcpAcc{}}}
 }
 
 // isBroadcast reports whether a is a broadcast or multicast address: the
@@ -110,7 +95,7 @@ func (t *traffic) packet(p *decode.Packet) {
 	if p.Proto == decode.ProtoTCP {
 		// TCP frames are counted per connection whatever the addresses:
 		// the flow table sees them all.
-		t.tcpFrame(p)
+		t.frames.packet(p)
 	}
 	if p.IPVer == 0 {
 		return
@@ -210,88 +195,4 @@ func tcpKeyOf(p *decode.Packet) (tcpKey, int) {
 		return tcpKey{s, d, v}, 0
 	}
 	return tcpKey{d, s, v}, 1
-}
-
-func (t *traffic) tcpFrame(p *decode.Packet) {
-	k, dir := tcpKeyOf(p)
-	a := t.tcp[k]
-	if a == nil {
-		a = &tcpAcc{}
-		t.tcp[k] = a
-	}
-	a.dir[dir].add(p.Len)
-	t.lastTCP.key, t.lastTCP.dir, t.lastTCP.bytes, t.lastTCP.ok = k, dir, p.Len, true
-}
-
-// takeTCP returns the frames of the finished connection s, originator to
-// responder first, and forgets them.
-//
-// The engine hands a packet to the Packet hook before the flow table, and
-// the flow table may finish the previous connection on the same 4-tuple
-// (port reuse, or its linger expiring) while accounting that packet: the
-// connection's own packet count says so, and the one extra frame, always
-// the most recent, is moved to the 4-tuple's next connection.
-func (t *traffic) takeTCP(s *engine.Session) [2]Count {
-	c := s.Conn
-	want := c.Dirs[0].Packets + c.Dirs[1].Packets
-	keys := []tcpKey{keyOf(c.Orig, c.Resp, c.VLAN)}
-	if c.RespVLAN != 0 && c.RespVLAN != c.VLAN {
-		keys = append(keys, keyOf(c.Orig, c.Resp, c.RespVLAN))
-	}
-	var got uint64
-	for _, k := range keys {
-		if a := t.tcp[k]; a != nil {
-			got += a.dir[0].Packets + a.dir[1].Packets
-		}
-	}
-	if got < want && c.VLAN != 0 && c.RespVLAN == 0 {
-		// The flow table joined untagged packets to a tagged connection
-		// (one direction tagged, the other not): its RespVLAN is then 0,
-		// which also means "same VLAN"; the untagged key is the other half.
-		if a := t.tcp[keyOf(c.Orig, c.Resp, 0)]; a != nil {
-			keys = append(keys, keyOf(c.Orig, c.Resp, 0))
-			got += a.dir[0].Packets + a.dir[1].Packets
-		}
-	}
-	var carry *tcpAcc
-	if got == want+1 && t.lastTCP.ok && (t.lastTCP.key == keys[0] || (len(keys) > 1 && t.lastTCP.key == keys[1])) {
-		a := t.tcp[t.lastTCP.key]
-		a.dir[t.lastTCP.dir].Packets--
-		a.dir[t.lastTCP.dir].Bytes -= uint64(t.lastTCP.bytes)
-		carry = &tcpAcc{}
-		carry.dir[t.lastTCP.dir].add(t.lastTCP.bytes)
-		t.lastTCP.ok = false
-		got--
-	}
-	var out [2]Count
-	for _, k := range keys {
-		a := t.tcp[k]
-		if a == nil {
-			continue
-		}
-		delete(t.tcp, k)
-		// the key's orientation: index 0 is from the lower endpoint
-		o := 0
-		if k.a != c.Orig {
-			o = 1
-		}
-		for d := range 2 {
-			out[d^o].Packets += a.dir[d].Packets
-			out[d^o].Bytes += a.dir[d].Bytes
-		}
-	}
-	if carry != nil {
-		t.tcp[t.lastTCP.key] = carry
-	}
-	if got < want {
-		t.unattributed.Packets += want - got
-	}
-	return out
-}
-
-func keyOf(a, b netip.AddrPort, vlan uint16) tcpKey {
-	if a.Compare(b) <= 0 {
-		return tcpKey{a, b, vlan}
-	}
-	return tcpKey{b, a, vlan}
 }
