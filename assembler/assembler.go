@@ -80,6 +80,16 @@ type Stats struct {
 	UnknownGaps uint64 // gaps of unknown length
 }
 
+// Add adds o's counts to s (the totals of several assemblers).
+func (s *Stats) Add(o Stats) {
+	s.Streams += o.Streams
+	s.Midstream += o.Midstream
+	s.Gaps += o.Gaps
+	s.GapBytes += o.GapBytes
+	s.AfterEnd += o.AfterEnd
+	s.UnknownGaps += o.UnknownGaps
+}
+
 // Assembler reassembles TCP. Not safe for concurrent use.
 type Assembler struct {
 	Stats Stats
@@ -271,9 +281,20 @@ func (a *Assembler) maybeTick() {
 	}
 }
 
+// SetNow moves the assembler's clock (capture time) forward to now, without
+// flushing anything (see flowtable.Table.SetNow).
+func (a *Assembler) SetNow(now time.Time) {
+	if now.After(a.now) {
+		a.now = now
+	}
+}
+
 // Tick pushes on data that has waited behind a hole for longer than the
 // reorder window, as of capture time now.
 func (a *Assembler) Tick(now time.Time) {
+	if now.After(a.now) {
+		a.now = now
+	}
 	a.ticked = now
 	if a.pending == 0 {
 		return

@@ -10,16 +10,21 @@
 //  3. the handler's Close, then Config.Closed(session), when the flow table
 //     finishes it (closed and quiet, reset, idle, port reuse, end of input).
 //
-// Connections are finished in a deterministic order for a given input.
+// Connections are finished in a deterministic order for a given input and
+// number of workers (Config.Workers, Config.Shard); what each connection's
+// consumers see does not depend on the number of workers.
 package engine
 
 import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/streamx/streamx/assembler"
 	"github.com/streamx/streamx/capture"
@@ -92,6 +97,36 @@ type Config struct {
 	// Progress is called about every 64 Ki packets with bytes read so far
 	// and the total size of the inputs (0 when unknown, e.g. stdin).
 	Progress func(read, total int64)
+
+	// Workers is how many workers share the connections (see Shard);
+	// 0 or 1: one, on the calling goroutine.
+	Workers int
+	// Shard, if set, makes worker i's consumers; it is called once per
+	// worker before the run, and the Hooks it returns replace NewHandler,
+	// Opened, Transition and Closed above for that worker. With it,
+	// connections are spread over Workers goroutines by their address
+	// pair (both directions, and every connection between two hosts —
+	// an FTP control connection and its data connections — meet on the
+	// same worker), each with its own flow table and assembler; each
+	// worker's hooks are called from that worker's goroutine only.
+	// Packet and Progress stay on the reading goroutine. Without Shard,
+	// Workers is ignored and everything runs on the calling goroutine.
+	//
+	// clock says which packet the worker is at: the run-wide number of the
+	// packet being processed (time-driven work — idle expiry, the reorder
+	// window — runs under the number of the packet whose timestamp
+	// triggered it), math.MaxUint64 once the input has ended. It is the
+	// same for a connection's events whatever the number of workers, so
+	// consumers can name things deterministically by it.
+	Shard func(i int, clock func() uint64) Hooks
+}
+
+// Hooks are the per-connection consumers of one worker (see Config).
+type Hooks struct {
+	NewHandler func(s *Session) Handler
+	Opened     func(c *flowtable.Conn)
+	Transition func(c *flowtable.Conn, from, to flowtable.State, ts time.Time)
+	Closed     func(s *Session)
 }
 
 // NamedSource is a Source and what to call it.
@@ -159,12 +194,64 @@ type FileSummary struct {
 // Damaged reports whether some input could not be read to its end.
 func (s *Summary) Damaged() bool { return len(s.Faults) > 0 }
 
+// run is one worker: a flow table and an assembler over its share of the
+// connections, and the hooks that consume them.
 type run struct {
-	cfg  *Config
-	ft   *flowtable.Table
-	asm  *assembler.Assembler
-	sum  *Summary
-	fail error // a consumer's error (output): stops the run
+	hooks Hooks
+	ft    *flowtable.Table
+	asm   *assembler.Assembler
+	fail  error // a consumer's error (output): stops the run
+	clock uint64
+	tcp   layers.TCP // the segment being handed over (workers re-decode it)
+}
+
+func newRun(cfg *Config, h Hooks, maxConns int) *run {
+	r := &run{hooks: h}
+	fo := cfg.Flow
+	fo.MaxConns = maxConns
+	r.ft = flowtable.New(fo, r)
+	r.asm = assembler.New(cfg.Asm, r)
+	return r
+}
+
+// packet processes one TCP packet; now is the capture's time (the latest
+// TCP timestamp so far, this packet's included), tick the time to expire
+// idle connections and held data at (zero: not now). The flow table
+// sweeps before the packet and the assembler ticks after it, as each does
+// by itself when it is driven alone.
+func (r *run) packet(p *decode.Packet, t *layers.TCP, now, tick time.Time) {
+	r.clock = p.Num
+	r.ft.SetNow(now)
+	r.asm.SetNow(now)
+	if !tick.IsZero() {
+		r.ft.Sweep(tick)
+	}
+	c, d := r.ft.Packet(p)
+	r.asm.Packet(c, d, t, p.TS)
+	if !tick.IsZero() {
+		r.asm.Tick(tick)
+	}
+}
+
+// tick is time passing without a packet of this worker.
+func (r *run) tick(num uint64, now time.Time) {
+	r.clock = num
+	r.ft.SetNow(now)
+	r.asm.SetNow(now)
+	r.ft.Sweep(now)
+	r.asm.Tick(now)
+}
+
+// end finishes every connection (unless a consumer failed) as of the
+// capture's last time.
+func (r *run) end(why string, now time.Time) {
+	r.clock = math.MaxUint64
+	r.ft.SetNow(now)
+	r.asm.SetNow(now)
+	if r.fail == nil {
+		r.asm.FlushAll()
+		r.ft.Finish(why)
+	}
 }
 
 // ErrStopped is wrapped by Run's error when a consumer asked to stop.
@@ -178,9 +265,18 @@ var ErrStopped = errors.New("stopped")
 // reason "interrupted" and handed over as usual.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum := &Summary{BadLinkTypes: map[string]uint64{}}
-	r := &run{cfg: &cfg, sum: sum}
-	r.ft = flowtable.New(cfg.Flow, r)
-	r.asm = assembler.New(cfg.Asm, r)
+	var disp dispatcher
+	if cfg.Shard == nil || cfg.Workers <= 1 {
+		h := Hooks{NewHandler: cfg.NewHandler, Opened: cfg.Opened, Transition: cfg.Transition, Closed: cfg.Closed}
+		var r *run
+		if cfg.Shard != nil {
+			h = cfg.Shard(0, func() uint64 { return r.clock })
+		}
+		r = newRun(&cfg, h, cfg.Flow.MaxConns)
+		disp = &inline{r: r}
+	} else {
+		disp = startWorkers(&cfg)
+	}
 	dec := decode.NewDecoder()
 	var total int64
 	for _, name := range cfg.Inputs {
@@ -196,6 +292,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	var doneBytes int64
 	var runErr error
 	why := "end-of-input"
+	// Time as the flow tables and assemblers see it: the latest TCP
+	// timestamp, and when they last expired things (every second of it).
+	var now, ticked time.Time
 	// A cancelled context must also stop a read that is blocked waiting
 	// for input (a pipe, standard input): the watcher closes the input.
 	var current atomic.Pointer[Source]
@@ -256,8 +355,11 @@ files:
 			data, cp, err := cr.Next()
 			if err == ErrIdle {
 				// live and quiet: time still passes
-				r.ft.Sweep(cp.CI.Timestamp)
-				r.asm.Tick(cp.CI.Timestamp)
+				if ts := cp.CI.Timestamp; ts.After(now) {
+					now = ts
+				}
+				ticked = now
+				disp.tick(sum.Packets, now)
 				if stopped.Load() {
 					sum.Interrupted = true
 					why = "interrupted"
@@ -321,8 +423,14 @@ files:
 			switch pkt.Proto {
 			case decode.ProtoTCP:
 				sum.TCP++
-				c, d := r.ft.Packet(&pkt)
-				r.asm.Packet(c, d, dec.TCP(), pkt.TS)
+				if pkt.TS.After(now) {
+					now = pkt.TS
+				}
+				var tick time.Time
+				if now.Sub(ticked) >= time.Second {
+					tick, ticked = now, now
+				}
+				disp.packet(&pkt, dec.TCP(), now, tick)
 			case decode.ProtoUDP:
 				sum.UDP++
 			case decode.ProtoICMP:
@@ -330,48 +438,42 @@ files:
 			default:
 				sum.Other++
 			}
-			if r.fail != nil {
+			if disp.failed() {
 				break
 			}
 		}
 		doneBytes += cr.Pos()
 		done(cr, fs)
-		if runErr != nil || r.fail != nil {
+		if runErr != nil || disp.failed() {
 			break
 		}
 	}
-	if r.fail == nil {
-		r.asm.FlushAll()
-		r.ft.Finish(why)
-	}
+	fail := disp.end(why, now, sum)
 	sum.Decode = dec.Counts
 	sum.SlowPath = dec.SlowPath
 	for lt, n := range dec.LinkTypesBad {
 		sum.BadLinkTypes[capture.LinkTypeName(lt)] += n
 	}
-	sum.Conns = r.ft.Next()
-	sum.Evicted = r.ft.Evicted
-	sum.Assembler = r.asm.Stats
 	if cfg.Progress != nil {
 		cfg.Progress(doneBytes, total)
 	}
-	if r.fail != nil {
-		return sum, r.fail
+	if fail != nil {
+		return sum, fail
 	}
 	return sum, runErr
 }
 
 // Opened implements flowtable.Events.
 func (r *run) Opened(c *flowtable.Conn) {
-	if r.cfg.Opened != nil {
-		r.cfg.Opened(c)
+	if r.hooks.Opened != nil {
+		r.hooks.Opened(c)
 	}
 }
 
 // Transition implements flowtable.Events.
 func (r *run) Transition(c *flowtable.Conn, from, to flowtable.State, ts time.Time) {
-	if r.cfg.Transition != nil {
-		r.cfg.Transition(c, from, to, ts)
+	if r.hooks.Transition != nil {
+		r.hooks.Transition(c, from, to, ts)
 	}
 }
 
@@ -383,8 +485,8 @@ func (r *run) Closed(c *flowtable.Conn) {
 // NewHandler implements assembler.Factory.
 func (r *run) NewHandler(c *flowtable.Conn) assembler.Handler {
 	s := &Session{Conn: c, r: r}
-	if r.cfg.NewHandler != nil {
-		s.h = r.cfg.NewHandler(s)
+	if r.hooks.NewHandler != nil {
+		s.h = r.hooks.NewHandler(s)
 	}
 	return &sessionHandler{r: r, s: s}
 }
@@ -438,8 +540,8 @@ func (h *sessionHandler) Close(c *flowtable.Conn) {
 	if s.h != nil {
 		s.h.Close(s)
 	}
-	if h.r.cfg.Closed != nil {
-		h.r.cfg.Closed(s)
+	if h.r.hooks.Closed != nil {
+		h.r.hooks.Closed(s)
 	}
 }
 

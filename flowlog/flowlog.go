@@ -81,7 +81,7 @@ func FromSession(s *engine.Session) Record {
 		RespIPBytes:    r.IPBytes,
 		VLAN:           c.VLAN,
 		RespVLAN:       c.RespVLAN,
-		Stream:         c.Index,
+		Stream:         c.Stream,
 		LastTS:         manifest.TS{Time: c.Last},
 		State:          c.State.String(),
 		EndReason:      c.EndReason,

@@ -70,8 +70,16 @@ type Dir struct {
 
 // Conn is one TCP connection.
 type Conn struct {
-	Index uint64 // zero-based, in first-seen order (tshark's tcp.stream)
-	UID   string // "C" + Index, zero-padded: stable and sortable
+	// Index identifies the connection for the whole run: the run-wide
+	// number of its first packet (1-based, Wireshark's frame.number), so
+	// that it is the same however connections are spread over workers.
+	// A packet without a number (tests) gets the table's own count.
+	Index uint64
+	// Stream is the connection's zero-based place in this table's
+	// first-seen order: tshark's tcp.stream when one table sees the whole
+	// capture (one worker).
+	Stream uint64
+	UID    string // "C" + Index, zero-padded to 6 digits: stable
 	Orig  netip.AddrPort
 	Resp  netip.AddrPort
 	VLAN  uint16
@@ -253,8 +261,8 @@ func New(opts Options, ev Events) *Table {
 // Len is the number of connections tracked now.
 func (t *Table) Len() int { return len(t.conns) }
 
-// Next is the index the next new connection will get; after Finish, the
-// number of connections seen.
+// Next is the Stream the next new connection will get: the number of
+// connections this table has seen.
 func (t *Table) Next() uint64 { return t.next }
 
 func makeKey(p *decode.Packet) (key, bool) {
@@ -268,6 +276,16 @@ func makeKey(p *decode.Packet) (key, bool) {
 		return key{s, d, v}, true
 	}
 	return key{d, s, v}, false
+}
+
+// SetNow moves the table's clock (capture time) forward to now, without
+// expiring anything: a table that sees only some of the capture's packets
+// (one worker's share) keeps the whole capture's time, so that what it
+// stamps with the time is the same as a table that sees everything.
+func (t *Table) SetNow(now time.Time) {
+	if now.After(t.now) {
+		t.now = now
+	}
 }
 
 // Packet accounts one TCP packet and returns its connection and direction
@@ -379,8 +397,11 @@ func (t *Table) reused(c *Conn, p *decode.Packet) bool {
 }
 
 func (t *Table) newConn(k key, p *decode.Packet) *Conn {
-	c := &Conn{Index: t.next, First: p.TS, Last: p.TS, FirstPacket: p.Num, key: k}
-	c.UID = fmt.Sprintf("C%06d", t.next)
+	c := &Conn{Index: p.Num, Stream: t.next, First: p.TS, Last: p.TS, FirstPacket: p.Num, key: k}
+	if p.Num == 0 {
+		c.Index = t.next
+	}
+	c.UID = fmt.Sprintf("C%06d", c.Index)
 	t.next++
 	src := netip.AddrPortFrom(p.Src, p.SrcPort)
 	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
@@ -584,6 +605,9 @@ func (t *Table) human(c *Conn) State {
 // Sweep finishes connections idle past the timeout and closed ones quiet
 // past the linger time, as of capture time now.
 func (t *Table) Sweep(now time.Time) {
+	if now.After(t.now) {
+		t.now = now
+	}
 	t.swept = now
 	for c := t.closed.head; c != nil && now.Sub(c.Last) >= t.opts.Linger; c = t.closed.head {
 		t.finish(c, c.State.endReason())

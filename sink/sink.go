@@ -3,6 +3,9 @@ package sink
 import (
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"hash/fnv"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,8 +73,15 @@ type Options struct {
 	// later data for it is dropped and counted in Stats.DroppedBytes.
 	MaxFileSize int64
 	// Manifest receives one entry per file when the file is closed. May be
-	// nil.
+	// nil. Several sinks may share one.
 	Manifest *manifest.Writer
+	// Clock, if set, says which packet the run is at (engine.Config.Shard's
+	// clock). A file's FUID is then made from its connection's UID, the
+	// packet it was created at and its place among the files that
+	// connection created at that packet: the same however the run is
+	// spread over workers. Without it, FUIDs follow the sink's own
+	// creation order.
+	Clock func() uint64
 }
 
 // Meta describes a file when it is created. The sink copies it (and the
@@ -113,6 +123,17 @@ type Stats struct {
 	DroppedBytes int64
 }
 
+// Add adds o's totals to s (the totals of several sinks).
+func (s *Stats) Add(o Stats) {
+	s.Files += o.Files
+	s.Open += o.Open
+	s.Complete += o.Complete
+	s.Truncated += o.Truncated
+	s.Bytes += o.Bytes
+	s.MissingBytes += o.MissingBytes
+	s.DroppedBytes += o.DroppedBytes
+}
+
 // Sink writes carved files under DIR/files/<subdir>/ and records them in
 // the manifest. It is not safe for concurrent use.
 type Sink struct {
@@ -121,6 +142,10 @@ type Sink struct {
 	opts   Options
 	seq    int
 	closed bool
+
+	// FUID keys: files created per connection at the clock's packet
+	clockAt  uint64
+	clockSeq map[string]int
 
 	dirs  map[string]bool            // subdirs checked or created
 	taken map[string]struct{}        // nameKey of names in use
@@ -254,7 +279,7 @@ func (s *Sink) Create(m Meta) (*File, error) {
 		s:        s,
 		meta:     m,
 		id:       s.seq,
-		fuid:     fmt.Sprintf("F%06d", s.seq),
+		fuid:     s.newFUID(m.UID),
 		folder:   filesDir + "/" + m.Subdir,
 		hashLive: true,
 		sha:      sha256.New(),
@@ -267,6 +292,12 @@ func (s *Sink) Create(m Meta) (*File, error) {
 	} else {
 		f.stem, f.ext = splitExt(safe)
 		f.hasExt = lastDot(safe) > 0
+	}
+	// Names start with the connection's UID: two connections never
+	// compete for a name, so a name does not depend on which connection
+	// got there first (nor on how the run was spread over workers).
+	if validUID(m.UID) {
+		f.stem = m.UID + "-" + f.stem
 	}
 
 	if err := s.makeRoom(); err != nil {
@@ -330,6 +361,50 @@ func (s *Sink) Close() error {
 		errs = append(errs, fmt.Errorf("sink: close %s: %w", s.dir, err))
 	}
 	return errors.Join(errs...)
+}
+
+// newFUID returns the next file's FUID (see Options.Clock).
+func (s *Sink) newFUID(uid string) string {
+	if s.opts.Clock == nil {
+		return fmt.Sprintf("F%06d", s.seq)
+	}
+	var key [16]byte
+	var h uint64
+	{
+		at := s.opts.Clock()
+		if s.clockSeq == nil || at != s.clockAt {
+			s.clockAt = at
+			clear(s.clockSeq)
+			if s.clockSeq == nil {
+				s.clockSeq = map[string]int{}
+			}
+		}
+		n := s.clockSeq[uid]
+		s.clockSeq[uid] = n + 1
+		binary.BigEndian.PutUint64(key[0:], at)
+		binary.BigEndian.PutUint64(key[8:], uint64(n))
+		fh := fnv.New64a()
+		fh.Write([]byte(uid))
+		fh.Write(key[:16])
+		h = fh.Sum64()
+	}
+	binary.BigEndian.PutUint64(key[:8], h)
+	return "F" + fuidEnc.EncodeToString(key[:8])
+}
+
+var fuidEnc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// validUID accepts the flow table's UIDs ("C" and digits) as a name prefix.
+func validUID(uid string) bool {
+	if len(uid) < 2 || len(uid) > 24 || uid[0] != 'C' {
+		return false
+	}
+	for i := 1; i < len(uid); i++ {
+		if uid[i] < '0' || uid[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Stats returns the running totals.

@@ -34,47 +34,47 @@ var analysisCases = []struct {
 	want []wantNotice
 }{
 	{"../../testdata/analysis/ftp-login", []wantNotice{
-		{analysis.NoteFailedLogin, "C000000", 2121, 1, map[string]any{"user": "alice", "password": "guess", "reply_code": 530, "login": "failure"}},
-		{analysis.NotePlaintextCredentials, "C000000", 2121, 1, map[string]any{"user": "alice", "password": "guess", "outcomes": []string{"refused"}}},
-		{analysis.NotePlaintextCredentials, "C000001", 2121, 1, map[string]any{"user": "alice", "password": "s3cret", "outcomes": []string{"accepted"}, "reply_code": 230}},
+		{analysis.NoteFailedLogin, "C000001", 2121, 1, map[string]any{"user": "alice", "password": "guess", "reply_code": 530, "login": "failure"}},
+		{analysis.NotePlaintextCredentials, "C000001", 2121, 1, map[string]any{"user": "alice", "password": "guess", "outcomes": []string{"refused"}}},
+		{analysis.NotePlaintextCredentials, "C000015", 2121, 1, map[string]any{"user": "alice", "password": "s3cret", "outcomes": []string{"accepted"}, "reply_code": 230}},
 	}},
 	{"../../testdata/analysis/ftp-brute-force", []wantNotice{
-		{analysis.NoteBruteForce, "C000000", 2121, 10, map[string]any{"failures": 10, "users": []string{"root", "admin", "alice", "test"},
-			"then_logged_in": map[string]any{"uid": "C000010", "user": "alice"}}},
-		{analysis.NotePlaintextCredentials, "C000010", 2121, 1, map[string]any{"user": "alice", "password": "s3cret", "outcomes": []string{"accepted"}}},
+		{analysis.NoteBruteForce, "C000001", 2121, 10, map[string]any{"failures": 10, "users": []string{"root", "admin", "alice", "test"},
+			"then_logged_in": map[string]any{"uid": "C000141", "user": "alice"}}},
+		{analysis.NotePlaintextCredentials, "C000141", 2121, 1, map[string]any{"user": "alice", "password": "s3cret", "outcomes": []string{"accepted"}}},
 	}},
 	{"../../testdata/analysis/http-auth", []wantNotice{
-		{analysis.NoteNonstandardPort, "C000000", 8081, 6, map[string]any{"service": "http", "port_hint": "none"}},
-		{analysis.NotePlaintextCredentials, "C000000", 8081, 1, map[string]any{"username": "alice", "password": "s3cret", "status_code": 200, "outcomes": []string{"accepted"}}},
-		{analysis.NoteFailedLogin, "C000001", 8081, 1, map[string]any{"username": "alice", "password": "wrong", "status_code": 401, "uri": "/private/secret.txt"}},
-		{analysis.NotePlaintextCredentials, "C000001", 8081, 1, map[string]any{"username": "alice", "password": "wrong", "outcomes": []string{"refused"}}},
-		{analysis.NotePlaintextCredentials, "C000002", 8081, 1, map[string]any{"username": "bob", "password": "hunter2", "status_code": 200, "trans_depth": 2}},
-		{analysis.NoteHTTPError, "C000003", 8081, 1, map[string]any{"status_code": 404, "uri": "/missing.html", "method": "GET"}},
-		{analysis.NoteAccessDenied, "C000004", 8081, 1, map[string]any{"status_code": 403, "uri": "/forbidden/x.txt"}},
-		{analysis.NoteAccessDenied, "C000005", 8081, 1, map[string]any{"status_code": 401, "uri": "/private/secret.txt"}},
-		{analysis.NotePlaintextUsual, "C000006", 443, 1, map[string]any{"service": "http", "port_hint": "tls"}},
+		{analysis.NoteNonstandardPort, "C000001", 8081, 6, map[string]any{"service": "http", "port_hint": "none"}},
+		{analysis.NotePlaintextCredentials, "C000001", 8081, 1, map[string]any{"username": "alice", "password": "s3cret", "status_code": 200, "outcomes": []string{"accepted"}}},
+		{analysis.NoteFailedLogin, "C000011", 8081, 1, map[string]any{"username": "alice", "password": "wrong", "status_code": 401, "uri": "/private/secret.txt"}},
+		{analysis.NotePlaintextCredentials, "C000011", 8081, 1, map[string]any{"username": "alice", "password": "wrong", "outcomes": []string{"refused"}}},
+		{analysis.NotePlaintextCredentials, "C000021", 8081, 1, map[string]any{"username": "bob", "password": "hunter2", "status_code": 200, "trans_depth": 2}},
+		{analysis.NoteHTTPError, "C000033", 8081, 1, map[string]any{"status_code": 404, "uri": "/missing.html", "method": "GET"}},
+		{analysis.NoteAccessDenied, "C000043", 8081, 1, map[string]any{"status_code": 403, "uri": "/forbidden/x.txt"}},
+		{analysis.NoteAccessDenied, "C000053", 8081, 1, map[string]any{"status_code": 401, "uri": "/private/secret.txt"}},
+		{analysis.NotePlaintextUsual, "C000063", 443, 1, map[string]any{"service": "http", "port_hint": "tls"}},
 	}},
 	{"../../testdata/analysis/tls-sni", []wantNotice{
-		{analysis.NoteNonstandardPort, "C000001", 4433, 1, map[string]any{"service": "tls", "port_hint": "none"}},
+		{analysis.NoteNonstandardPort, "C000019", 4433, 1, map[string]any{"service": "tls", "port_hint": "none"}},
 	}},
 	{"../../testdata/analysis/tcp-failures", []wantNotice{
-		{analysis.NoteRejected, "C000000", 9, 1, map[string]any{"conn_state": "REJ", "history": "Sr"}},
-		{analysis.NoteNoAnswer, "C000001", 9999, 1, map[string]any{"syns": 3, "conn_states": []string{"S0"}, "history": "S"}},
+		{analysis.NoteRejected, "C000001", 9, 1, map[string]any{"conn_state": "REJ", "history": "Sr"}},
+		{analysis.NoteNoAnswer, "C000003", 9999, 1, map[string]any{"syns": 3, "conn_states": []string{"S0"}, "history": "S"}},
 	}},
 	{"../../testdata/analysis/http-cut", []wantNotice{
-		{analysis.NoteResetMidTransfer, "C000000", 8000, 1, map[string]any{"uri": "/reset", "status_code": 200, "response_body_len": 10000, "conn_state": "RSTR", "state": "truncated"}},
-		{analysis.NoteTruncatedTransfer, "C000001", 8000, 1, map[string]any{"uri": "/short", "status_code": 200, "response_body_len": 10000, "conn_state": "SF", "state": "truncated"}},
+		{analysis.NoteResetMidTransfer, "C000001", 8000, 1, map[string]any{"uri": "/reset", "status_code": 200, "response_body_len": 10000, "conn_state": "RSTR", "state": "truncated"}},
+		{analysis.NoteTruncatedTransfer, "C000009", 8000, 1, map[string]any{"uri": "/short", "status_code": 200, "response_body_len": 10000, "conn_state": "SF", "state": "truncated"}},
 	}},
 	{"../../testdata/analysis/scan", []wantNotice{
-		{analysis.NoteScan, "C000000", 0, 20, map[string]any{"kind": "port scan", "attempts": 20, "conn_states": map[string]any{"REJ": 20},
+		{analysis.NoteScan, "C000001", 0, 20, map[string]any{"kind": "port scan", "attempts": 20, "conn_states": map[string]any{"REJ": 20},
 			"ports": []int{20001, 20002, 20003, 20004, 20005, 20006, 20007, 20008, 20009, 20010, 20011, 20012, 20013, 20014, 20015, 20016, 20017, 20018, 20019, 20020}}},
 	}},
 	// the README's sample: a failed FTP login, FTP logins in clear, HTTP on 8081
 	{"../../testdata/real/sample", []wantNotice{
-		{analysis.NoteFailedLogin, "C000000", 2121, 1, map[string]any{"user": "alice", "reply_code": 530}},
-		{analysis.NotePlaintextCredentials, "C000000", 2121, 1, map[string]any{"user": "alice", "password": "guess"}},
-		{analysis.NotePlaintextCredentials, "C000001", 2121, 2, map[string]any{"user": "alice", "password": "s3cret"}},
-		{analysis.NoteNonstandardPort, "C000006", 8081, 1, map[string]any{"service": "http"}},
+		{analysis.NoteFailedLogin, "C000001", 2121, 1, map[string]any{"user": "alice", "reply_code": 530}},
+		{analysis.NotePlaintextCredentials, "C000001", 2121, 1, map[string]any{"user": "alice", "password": "guess"}},
+		{analysis.NotePlaintextCredentials, "C000015", 2121, 2, map[string]any{"user": "alice", "password": "s3cret"}},
+		{analysis.NoteNonstandardPort, "C000102", 8081, 1, map[string]any{"service": "http"}},
 	}},
 }
 

@@ -98,7 +98,7 @@ func TestContentDisguisedEXE(t *testing.T) {
 	}
 	n := ns[0]
 	ev := n.Evidence
-	if n.Note != content.NoteDisguised || n.UID != "C000000" || ev["filename"] != "cat.jpg" || ev["declared_mime_type"] != "image/jpeg" ||
+	if n.Note != content.NoteDisguised || n.UID != "C000001" || ev["filename"] != "cat.jpg" || ev["declared_mime_type"] != "image/jpeg" ||
 		ev["kind"] != "PE" || !strings.HasPrefix(ev["magic"].(string), "4d5a9000") || ev["fuid"] == "" || !strings.HasPrefix(ev["extracted"].(string), "files/http/") ||
 		n.Src != netip.MustParseAddr("198.51.100.20") || n.Service != "http" {
 		t.Fatalf("notice %+v", n)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamx/streamx/engine"
@@ -29,7 +31,8 @@ type extractCmd struct {
 	NoTranscripts    bool   `help:"Do not write transcripts (raw per-direction files and the combined text)."`
 	TranscriptFormat string `default:"ascii" enum:"ascii,hex" help:"Format of the combined transcript: ascii (non-printables escaped) or hex."`
 	TranscriptBinary string `default:"summary" enum:"summary,full" help:"Binary data in the ascii transcript: summary (its first 64 bytes and where the rest is in the raw file) or full (every byte escaped)."`
-	MaxOpenFiles     int    `default:"1024" help:"Output files held open at once (transcripts and carved files share them); the least recently written is closed and reopened later."`
+	MaxOpenFiles     int    `default:"1024" help:"Output files held open at once (transcripts and carved files share them, workers share them out); the least recently written is closed and reopened later."`
+	Workers          int    `default:"0" placeholder:"N" help:"Goroutines sharing the connections, spread by address pair (0: one per CPU core). The output is the same for any N."`
 	MaxFileSize      int64  `default:"0" help:"Carved files larger than this many bytes are cut and marked truncated (0: no limit)."`
 	RedactPasswords  bool   `help:"Mask passwords (FTP PASS, HTTP Basic) in the logs."`
 	KeepEncoded      bool   `help:"HTTP: also keep each body as sent (compressed), beside the decoded file."`
@@ -84,75 +87,117 @@ func (c *extractCmd) Run(e *env) error {
 		return outErr(err)
 	}
 	defer flows.Close()
-	sk, err := sink.New(c.Output, sink.Options{MaxOpenFiles: c.MaxOpenFiles / 2, MaxFileSize: c.MaxFileSize, Manifest: man})
-	if err != nil {
-		return outErr(err)
-	}
-	pool := fdpool.New(c.MaxOpenFiles / 2)
 	tf, _ := transcript.ParseFormat(c.TranscriptFormat)
-	tw := &transcripts.Writer{Dir: tdir, Format: tf, Pool: pool, FullBinary: c.TranscriptBinary == "full"}
-
 	logs := extractors.NewLogs(c.Output)
 	defer logs.Close()
-	env := &extractors.Env{Dir: c.Output, Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: c.MaxExpectations},
-		Options: extractors.Options{RedactPasswords: c.RedactPasswords, KeepEncoded: c.KeepEncoded,
-			MaxDecodedSize: c.MaxDecodedSize, MaxExpectations: c.MaxExpectations}}
-	protos := protocols()
-	mux := extractors.NewMux(env, protos...)
-	an := newExtractAnalysis(mux)
-	if !c.NoTranscripts {
-		mux.Transcript = func(s *engine.Session) engine.Handler { return tw.Open(s) }
+	an := newExtractAnalysis()
+	// One set of consumers per worker: a sink, a transcript writer, the
+	// extractors and their expectations; the logs, the manifest, flows.jsonl
+	// and the analysis are shared. The open-file budget is split.
+	nw := c.workers()
+	type shard struct {
+		sk     *sink.Sink
+		pool   *fdpool.Pool
+		tw     *transcripts.Writer
+		protos []extractors.Protocol
 	}
-	var written int
-	cfg.NewHandler = mux.NewHandler
-	cfg.Opened = mux.Opened
+	shards := make([]*shard, nw)
+	var openErr error
+	var written atomic.Int64
+	perOpen := max(2, c.MaxOpenFiles/2/nw)
+	cfg.Workers = nw
 	cfg.Packet = an.col.Packet
-	cfg.Closed = func(s *engine.Session) {
-		an.col.Closed(s)
-		rec := flowlog.FromSession(s)
-		if t, ok := extractors.TranscriptOf(s).(*transcripts.Conn); ok && t.Paths.Text != "" {
-			rec.Transcript = "transcripts/" + t.Paths.Text
+	cfg.Shard = func(i int, clock func() uint64) engine.Hooks {
+		sk, err := sink.New(c.Output, sink.Options{MaxOpenFiles: perOpen, MaxFileSize: c.MaxFileSize, Manifest: man, Clock: clock})
+		if err != nil {
+			openErr = errors.Join(openErr, err)
+			return engine.Hooks{}
 		}
-		if err := flows.Write(&rec); err != nil {
-			s.Fail(err)
+		sh := &shard{sk: sk, pool: fdpool.New(perOpen), protos: protocols()}
+		sh.tw = &transcripts.Writer{Dir: tdir, Format: tf, Pool: sh.pool, FullBinary: c.TranscriptBinary == "full"}
+		shards[i] = sh
+		env := &extractors.Env{Dir: c.Output, Sink: sk, Logs: logs, Expect: &extractors.Expectations{Max: c.MaxExpectations},
+			Options: extractors.Options{RedactPasswords: c.RedactPasswords, KeepEncoded: c.KeepEncoded,
+				MaxDecodedSize: c.MaxDecodedSize, MaxExpectations: c.MaxExpectations}}
+		mux := extractors.NewMux(env, sh.protos...)
+		an.col.Attach(mux)
+		if !c.NoTranscripts {
+			mux.Transcript = func(s *engine.Session) engine.Handler { return sh.tw.Open(s) }
 		}
-		written++
+		return engine.Hooks{NewHandler: mux.NewHandler, Opened: mux.Opened, Closed: func(s *engine.Session) {
+			an.col.Closed(s)
+			rec := flowlog.FromSession(s)
+			if t, ok := extractors.TranscriptOf(s).(*transcripts.Conn); ok && t.Paths.Text != "" {
+				rec.Transcript = "transcripts/" + t.Paths.Text
+			}
+			if err := flows.Write(&rec); err != nil {
+				s.Fail(err)
+			}
+			written.Add(1)
+		}}
 	}
 	cfg.Progress = progress(e)
 	start := time.Now()
 	sum, runErr := engine.Run(e.ctx, cfg)
+	if openErr != nil {
+		return outErr(openErr)
+	}
 	var closeErr error
-	if runErr != nil && !isInputFault(runErr) {
-		// Output failed: leave unfinished files as .part, visibly unfinished.
-		pool.Abandon()
-	} else {
-		// Protocols that hold files across connections (HTTP 206 pieces)
-		// finish them now, before the sink closes what is left.
-		for _, p := range protos {
-			if cl, ok := p.(io.Closer); ok {
-				closeErr = errors.Join(closeErr, cl.Close())
+	tw := &transcripts.Writer{}
+	var st sink.Stats
+	for _, sh := range shards {
+		if runErr != nil && !isInputFault(runErr) {
+			// Output failed: leave unfinished files as .part, visibly unfinished.
+			sh.pool.Abandon()
+		} else {
+			// Protocols that hold files across connections (HTTP 206 pieces)
+			// finish them now, before the sink closes what is left.
+			for _, p := range sh.protos {
+				if cl, ok := p.(io.Closer); ok {
+					closeErr = errors.Join(closeErr, cl.Close())
+				}
 			}
+			closeErr = errors.Join(closeErr, sh.pool.Close(), sh.sk.Close())
 		}
-		closeErr = errors.Join(closeErr, pool.Close(), sk.Close())
+		tw.Files += sh.tw.Files
+		tw.Bytes += sh.tw.Bytes
+		st.Add(sh.sk.Stats())
+	}
+	// The JSON-lines files are written as things finish, which depends on
+	// timing when there are several workers: sorted at the end (by time,
+	// then the whole line), they are the same for any number of workers.
+	completed := runErr == nil || isInputFault(runErr)
+	if completed {
+		closeErr = errors.Join(closeErr, man.Close(), flows.Close(),
+			manifest.SortFile(filepath.Join(c.Output, "manifest.jsonl")),
+			manifest.SortFile(filepath.Join(c.Output, "flows.jsonl")),
+			flowlog.RenumberStreams(filepath.Join(c.Output, "flows.jsonl")))
 	}
 	notices, err := an.finishExtract(c.Output, logs, runErr)
 	if err != nil && closeErr == nil {
 		closeErr = err
 	}
-	if runErr == nil || isInputFault(runErr) { // content findings (extractors/content): executables, disguised files
+	if completed { // content findings (extractors/content): executables, disguised files
 		if _, err := content.WriteNotices(c.Output, logs); err != nil && closeErr == nil {
 			closeErr = err
 		}
+		if err := logs.Close(); err != nil && closeErr == nil {
+			closeErr = err
+		}
+		for _, name := range logs.Names() {
+			if err := manifest.SortFile(filepath.Join(c.Output, name+".jsonl")); err != nil && closeErr == nil {
+				closeErr = err
+			}
+		}
 	}
 	elapsed := time.Since(start)
-	st := sk.Stats()
-	if err := writeSummaryJSON(filepath.Join(c.Output, "summary.json"), sum, written, tw, elapsed); err != nil && closeErr == nil {
+	if err := writeSummaryJSON(filepath.Join(c.Output, "summary.json"), sum, int(written.Load()), tw, elapsed); err != nil && closeErr == nil {
 		closeErr = err
 	}
 	if !c.Quiet {
 		writeSummary(e.stderr, sum, func(w io.Writer) {
 			fmt.Fprintf(w, "  wrote %s: %d flows, %d transcript files (%d bytes), %d carved files (%d truncated), in %.2fs\n",
-				c.Output, written, tw.Files, tw.Bytes, st.Files, st.Truncated, elapsed.Seconds())
+				c.Output, written.Load(), tw.Files, tw.Bytes, st.Files, st.Truncated, elapsed.Seconds())
 			noticeSummary(w, notices)
 		})
 	}
@@ -166,6 +211,14 @@ func (c *extractCmd) Run(e *env) error {
 }
 
 func isInputFault(err error) bool { return isFault(err) }
+
+// workers is --workers, 0 meaning one per core.
+func (c *extractCmd) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return max(1, runtime.GOMAXPROCS(0))
+}
 
 // prepareOutput makes DIR, or checks that it is empty.
 func prepareOutput(dir string, force bool) error {

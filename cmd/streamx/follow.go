@@ -63,7 +63,7 @@ func (c *followCmd) Run(e *env) error {
 	found := 0
 	cfg.NewHandler = func(s *engine.Session) engine.Handler {
 		cn := s.Conn
-		if c.Stream >= 0 && cn.Index != uint64(c.Stream) {
+		if c.Stream >= 0 && cn.Stream != uint64(c.Stream) {
 			return nil
 		}
 		if c.Endpoints != "" && !((cn.Orig == a && cn.Resp == b) || (cn.Orig == b && cn.Resp == a)) {
@@ -72,7 +72,7 @@ func (c *followCmd) Run(e *env) error {
 		found++
 		r := transcript.New(out, format, color, cn.Orig, cn.Resp)
 		r.FullBinary = c.Binary == "full"
-		r.Comment("stream %d (%s): %s -> %s", cn.Index, cn.UID, cn.Orig, cn.Resp)
+		r.Comment("stream %d (%s): %s -> %s", cn.Stream, cn.UID, cn.Orig, cn.Resp)
 		return &follower{r: r, side: c.Side}
 	}
 	sum, runErr := engine.Run(e.ctx, cfg)
@@ -121,7 +121,7 @@ func (f *follower) End(s *engine.Session, dir int, reason string, ts time.Time) 
 func (f *follower) Close(s *engine.Session) {
 	cn := s.Conn
 	f.r.Comment("end of stream %d: %s (conn_state %s, history %s); originator sent %d bytes, responder %d; %d missing",
-		cn.Index, cn.State, cn.ConnState(), cn.History(), s.Delivered[0], s.Delivered[1], cn.Missing())
+		cn.Stream, cn.State, cn.ConnState(), cn.History(), s.Delivered[0], s.Delivered[1], cn.Missing())
 	if f.r.Err != nil {
 		s.Fail(f.r.Err)
 	}

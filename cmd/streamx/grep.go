@@ -266,7 +266,7 @@ func (g *grepRun) conn(s *engine.Session) *grepConn {
 	cn := s.Conn
 	gc := g.conns[cn.UID]
 	if gc == nil {
-		gc = &grepConn{UID: cn.UID, Stream: cn.Index, Orig: cn.Orig.String(), Resp: cn.Resp.String()}
+		gc = &grepConn{UID: cn.UID, Stream: cn.Stream, Orig: cn.Orig.String(), Resp: cn.Resp.String()}
 		g.conns[cn.UID] = gc
 	}
 	gc.Service = s.Service

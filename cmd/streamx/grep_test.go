@@ -56,9 +56,9 @@ func TestGrepLoopback(t *testing.T) {
 		file     string
 		ngrepHit bool
 	}{
-		{"SPLITMARKER-0451", nil, "C000000", "orig", "client", 14, "", false},
-		{"GZIPPED-SECRET-7731", []string{"--decoded"}, "C000001", "resp", "server", 907, "files/http/report.txt", false},
-		{"PASS s3cret", nil, "C000002", "orig", "client", 12, "", true},
+		{"SPLITMARKER-0451", nil, "C000001", "orig", "client", 14, "", false},
+		{"GZIPPED-SECRET-7731", []string{"--decoded"}, "C000015", "resp", "server", 907, "files/http/C000015-report.txt", false},
+		{"PASS s3cret", nil, "C000029", "orig", "client", 12, "", true},
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
 			got := grepJSONLines(t, append(tc.args, tc.pattern, grepLoopback)...)
@@ -69,7 +69,7 @@ func TestGrepLoopback(t *testing.T) {
 			if g.UID != tc.uid || g.Dir != tc.dir || g.Side != tc.side || g.Offset == nil || *g.Offset != tc.offset || g.File != tc.file || g.Match != tc.pattern {
 				t.Fatalf("got %+v (offset %v), want %s %s %s offset %d file %q", g, *g.Offset, tc.uid, tc.dir, tc.side, tc.offset, tc.file)
 			}
-			if g.Orig == "" || g.Resp != "127.0.0.1:"+map[bool]string{true: "18421", false: "18481"}[tc.uid == "C000002"] {
+			if g.Orig == "" || g.Resp != "127.0.0.1:"+map[bool]string{true: "18421", false: "18481"}[tc.uid == "C000029"] {
 				t.Fatalf("endpoints %s -> %s", g.Orig, g.Resp)
 			}
 			ngrep, err := exec.LookPath("ngrep")
@@ -98,13 +98,13 @@ func TestGrepOptions(t *testing.T) {
 	}
 	// -i, several -e, --side, --proto.
 	got := grepJSONLines(t, "-i", "-e", "splitmarker", "-e", "pass S3CRET", "--side", "client", grepLoopback)
-	if len(got) != 2 || got[0].UID != "C000000" || got[1].UID != "C000002" {
+	if len(got) != 2 || got[0].UID != "C000001" || got[1].UID != "C000029" {
 		t.Fatalf("-i -e: %+v", got)
 	}
 	if got := grepJSONLines(t, "--side", "server", "SPLITMARKER", grepLoopback); len(got) != 0 {
 		t.Fatalf("--side server: %+v", got)
 	}
-	if got := grepJSONLines(t, "--proto", "ftp", "-e", "SPLITMARKER", "-e", "PASS", grepLoopback); len(got) != 1 || got[0].UID != "C000002" || got[0].Service != "ftp" {
+	if got := grepJSONLines(t, "--proto", "ftp", "-e", "SPLITMARKER", "-e", "PASS", grepLoopback); len(got) != 1 || got[0].UID != "C000029" || got[0].Service != "ftp" {
 		t.Fatalf("--proto ftp: %+v", got)
 	}
 	// -x: "PASS" in hex.
@@ -113,16 +113,16 @@ func TestGrepOptions(t *testing.T) {
 	}
 	// -c and -l.
 	code, out, _ := runCLI(t, time.Minute, "grep", "-q", "-c", "-F", "HTTP/1.", grepLoopback)
-	if code != exitOK || !strings.Contains(out, "C000000 stream 0 127.0.0.1:") || !strings.Contains(out, "http: 2") {
+	if code != exitOK || !strings.Contains(out, "C000001 stream 0 127.0.0.1:") || !strings.Contains(out, "http: 2") {
 		t.Fatalf("-c: %d %s", code, out)
 	}
 	code, out, _ = runCLI(t, time.Minute, "grep", "-q", "-l", "--decoded", "-e", "hello over ftp", grepLoopback)
-	if code != exitOK || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "C000003 stream 3 ") {
+	if code != exitOK || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "C000043 stream 3 ") {
 		t.Fatalf("-l: %d %q", code, out)
 	}
 	// Text output, no colour when not a terminal; hex dump for -x.
 	code, out, _ = runCLI(t, time.Minute, "grep", "-q", "SPLITMARKER", grepLoopback)
-	if want := "C000000 stream 0 "; code != exitOK || !strings.HasPrefix(out, want) || !strings.Contains(out, "client offset 14: GET /search?q=SPLITMARKER-0451 HTTP/1.1\n") || strings.Contains(out, "\x1b") {
+	if want := "C000001 stream 0 "; code != exitOK || !strings.HasPrefix(out, want) || !strings.Contains(out, "client offset 14: GET /search?q=SPLITMARKER-0451 HTTP/1.1\n") || strings.Contains(out, "\x1b") {
 		t.Fatalf("text: %q", out)
 	}
 	code, out, _ = runCLI(t, time.Minute, "grep", "-q", "--color", "always", "-x", "50415353", grepLoopback)

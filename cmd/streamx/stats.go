@@ -27,10 +27,9 @@ type trafficAnalysis struct {
 	col *analysis.Collector
 }
 
-func newTrafficAnalysis(mux *extractors.Mux, opts analysis.Options) *trafficAnalysis {
-	a := &trafficAnalysis{col: analysis.New(opts)}
-	a.col.Attach(mux)
-	return a
+// newTrafficAnalysis returns the analysis; Attach its collector to every Mux.
+func newTrafficAnalysis(opts analysis.Options) *trafficAnalysis {
+	return &trafficAnalysis{col: analysis.New(opts)}
 }
 
 // readLogs reads back the protocol logs this run wrote into dir (only
@@ -193,7 +192,8 @@ func runAnalysis(e *env, in *inputFlags, opts analysis.Options, redact bool) (*a
 		Options: extractors.Options{RedactPasswords: redact, MaxDecodedSize: 1 << 30, MaxExpectations: 4096}}
 	protos := protocols()
 	mux := extractors.NewMux(env, protos...)
-	an := newTrafficAnalysis(mux, opts)
+	an := newTrafficAnalysis(opts)
+	an.col.Attach(mux)
 	cfg.NewHandler = mux.NewHandler
 	cfg.Opened = mux.Opened
 	cfg.Packet = an.col.Packet
@@ -252,6 +252,6 @@ func captureInfo(files []string, sum *engine.Summary) *analysis.CaptureInfo {
 
 // newExtractAnalysis is the traffic analysis `extract` runs: the findings
 // only (notices.jsonl), with the default thresholds.
-func newExtractAnalysis(mux *extractors.Mux) *trafficAnalysis {
-	return newTrafficAnalysis(mux, analysis.Options{})
+func newExtractAnalysis() *trafficAnalysis {
+	return newTrafficAnalysis(analysis.Options{})
 }

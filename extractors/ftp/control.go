@@ -824,7 +824,7 @@ func (c *control) textf(ts time.Time, format string, args ...any) {
 			ts = c.es.Conn.First
 		}
 		f, err := c.out.Create(sink.Meta{UID: c.uid, Conn: c.id, Source: "FTP_SESSION", Subdir: "ftp-sessions",
-			Name: c.uid + "-session.txt", ExpectedSize: -1, TS: ts,
+			Name: "session.txt", ExpectedSize: -1, TS: ts,
 			Extra: map[string]any{"kind": "session transcript"}})
 		if err != nil {
 			c.fail(err)

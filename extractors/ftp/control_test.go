@@ -566,7 +566,7 @@ func TestTranscriptWaitsForTransfers(t *testing.T) {
 	if !text.closed || !strings.Contains(string(text.data), "** RETR a → 3 bytes, complete") {
 		t.Errorf("transcript:\n%s", text.data)
 	}
-	if text.meta.Subdir != "ftp-sessions" || text.meta.Name != "C000001-session.txt" || !strings.HasPrefix(string(text.data), "# FTP session C000001") {
+	if text.meta.Subdir != "ftp-sessions" || text.meta.Name != "session.txt" || !strings.HasPrefix(string(text.data), "# FTP session C000001") {
 		t.Errorf("transcript meta %+v", text.meta)
 	}
 	// A connection reaching an endpoint after the session closed is left

@@ -398,7 +398,9 @@ func TestEdgeCapture(t *testing.T) {
 		}
 		l := ls[0]
 		e := entry(l.FUID)
-		if l.Arg != want.path || e.ServerPath != want.path || !strings.HasPrefix(e.Extracted, want.file) ||
+		// names start with the data connection's UID: files/ftp/C<n>-<name>
+		uidName := e.UID + "-" + strings.TrimPrefix(want.file, "files/ftp/")
+		if l.Arg != want.path || e.ServerPath != want.path || !strings.HasPrefix(e.Extracted, "files/ftp/"+uidName) ||
 			e.State != manifest.StateComplete || len(path.Base(e.Extracted)) > 200 || strings.ContainsAny(path.Base(e.Extracted), `<>:|?*\`) {
 			t.Errorf("%q: arg %q, server path %q, extracted %q, %s", raw, l.Arg, e.ServerPath, e.Extracted, e.State)
 		}

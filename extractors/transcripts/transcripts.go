@@ -104,7 +104,7 @@ func (c *Conn) renderer() *transcript.Renderer {
 		c.r = transcript.New(f, c.w.Format, false, cn.Orig, cn.Resp)
 		c.r.FullBinary = c.w.FullBinary
 		c.r.RawNames = [2]string{c.base + ".orig", c.base + ".resp"}
-		c.r.Comment("streamx transcript of %s (tcp.stream %d)", cn.UID, cn.Index)
+		c.r.Comment("streamx transcript of %s (its first packet is frame %d)", cn.UID, cn.FirstPacket)
 		c.r.Comment("originator %s  ->  responder %s (originator chosen by %s)", cn.Orig, cn.Resp, cn.OrigBy)
 		c.r.Comment("first packet %s", cn.First.UTC().Format(time.RFC3339Nano))
 		c.r.Comment(">>> marks what the originator sent, <<< what the responder sent, !!! events (missing bytes, end of a side)")
