@@ -41,9 +41,11 @@ type File struct {
 	hasExt    bool   // the wire name had an extension
 	generated bool
 
-	tmp    string      // "files/<subdir>/<name>.part"
-	tmpKey string      // its nameKey
-	ident  fs.FileInfo // the .part as last closed, checked on every reopen
+	tmp     string      // "files/<subdir>/<name>.part"
+	tmpBase string      // "<name>.part", in dir
+	dir     *os.Root    // the folder, opened once per sink (one openat per call, not one per path component)
+	tmpKey  string      // its nameKey
+	ident   fs.FileInfo // the .part as last closed, checked on every reopen
 
 	// Open state: fd and buf are set together, while the file is in the
 	// Sink's LRU list.
@@ -296,7 +298,7 @@ func (f *File) open() error {
 // reopen opens the .part again (never creating, never truncating, never
 // through a symlink) and checks it is still the file the sink created.
 func (f *File) reopen(flag int) (*os.File, error) {
-	fd, err := f.s.root.OpenFile(f.tmp, flag|oNoFollow, 0)
+	fd, err := f.dir.OpenFile(f.tmpBase, flag|oNoFollow, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sink: reopen %s: %w", f.s.path(f.tmp), err)
 	}
@@ -575,9 +577,9 @@ func (f *File) link() (string, error) {
 			continue
 		}
 		rel := f.folder + "/" + name
-		err := s.root.Link(f.tmp, rel)
+		err := f.dir.Link(f.tmpBase, name)
 		if err != nil && linkUnsupported(err) {
-			err = f.renameNoReplace(rel)
+			err = f.renameNoReplace(name)
 		}
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -587,7 +589,7 @@ func (f *File) link() (string, error) {
 		}
 		s.next[base] = n + 1
 		s.taken[key] = struct{}{}
-		if err := s.root.Remove(f.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := f.dir.Remove(f.tmpBase); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("sink: remove %s: %w", s.path(f.tmp), err)
 		}
 		delete(s.taken, f.tmpKey)
@@ -598,13 +600,13 @@ func (f *File) link() (string, error) {
 
 // renameNoReplace is the fallback for file systems without hard links: it
 // renames only if nothing is at rel (checked just before, so not atomic).
-func (f *File) renameNoReplace(rel string) error {
-	if _, err := f.s.root.Lstat(rel); err == nil {
+func (f *File) renameNoReplace(name string) error {
+	if _, err := f.dir.Lstat(name); err == nil {
 		return fs.ErrExist
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return f.s.root.Rename(f.tmp, rel)
+	return f.dir.Rename(f.tmpBase, name)
 }
 
 func linkUnsupported(err error) bool {

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
-	"hash/fnv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"maps"
 	"os"
@@ -148,6 +148,7 @@ type Sink struct {
 	clockSeq map[string]int
 
 	dirs  map[string]bool            // subdirs checked or created
+	subs  map[string]*os.Root        // and opened
 	taken map[string]struct{}        // nameKey of names in use
 	next  map[string]int             // next suffix to try, per base name
 	live  map[*File]struct{}         // created, not finished
@@ -177,6 +178,7 @@ func New(dir string, opts Options) (*Sink, error) {
 		dir:   dir,
 		opts:  opts,
 		dirs:  make(map[string]bool),
+		subs:  make(map[string]*os.Root),
 		taken: make(map[string]struct{}),
 		next:  make(map[string]int),
 		live:  make(map[*File]struct{}),
@@ -245,6 +247,11 @@ func (s *Sink) ensureDir(sub string) error {
 	for _, name := range names {
 		s.taken[s.nameKey(folder, name)] = struct{}{}
 	}
+	r, err := s.root.OpenRoot(folder)
+	if err != nil {
+		return fmt.Errorf("sink: open %s: %w", s.path(folder), err)
+	}
+	s.subs[sub] = r
 	s.dirs[sub] = true
 	return nil
 }
@@ -314,7 +321,7 @@ func (s *Sink) Create(m Meta) (*File, error) {
 			continue
 		}
 		rel := f.folder + "/" + name
-		fd, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o644)
+		fd, err := s.subs[m.Subdir].OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			continue // a leftover .part, a planted symlink...
 		}
@@ -328,7 +335,7 @@ func (s *Sink) Create(m Meta) (*File, error) {
 		}
 		s.next[base] = n + 1
 		s.taken[key] = struct{}{}
-		f.tmp, f.tmpKey, f.ident, f.fd = rel, key, fi, fd
+		f.tmp, f.tmpBase, f.dir, f.tmpKey, f.ident, f.fd = rel, name, s.subs[m.Subdir], key, fi, fd
 		break
 	}
 	f.buf = s.getBuf()
@@ -357,6 +364,9 @@ func (s *Sink) Close() error {
 		}
 	}
 	s.closed = true
+	for _, r := range s.subs {
+		r.Close()
+	}
 	if err := s.root.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("sink: close %s: %w", s.dir, err))
 	}
