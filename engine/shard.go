@@ -33,8 +33,8 @@ type inline struct{ r *run }
 func (d *inline) packet(p *decode.Packet, t *layers.TCP, now, tick time.Time) {
 	d.r.packet(p, t, now, tick)
 }
-func (d *inline) tick(num uint64, now time.Time)                        { d.r.tick(num, now) }
-func (d *inline) failed() bool                                          { return d.r.fail != nil }
+func (d *inline) tick(num uint64, now time.Time) { d.r.tick(num, now) }
+func (d *inline) failed() bool                   { return d.r.fail != nil }
 func (d *inline) end(why string, now time.Time, sum *Summary) error {
 	d.r.end(why, now)
 	sum.Conns = d.r.ft.Next()
@@ -48,8 +48,8 @@ func (d *inline) end(why string, now time.Time, sum *Summary) error {
 // decodes again (cheap: one header) into its own layers.TCP.
 const (
 	batchPackets = 256
-	batchBytes   = 256 << 10
-	batchesAhead = 6 // per worker, in flight; bounds the memory: workers × (ahead+2) × batchBytes
+	batchBytes   = 128 << 10
+	batchesAhead = 4 // per worker, in flight; bounds the memory: workers × (ahead+2) × batchBytes
 )
 
 type entryKind uint8

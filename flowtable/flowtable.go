@@ -80,11 +80,11 @@ type Conn struct {
 	// capture (one worker).
 	Stream uint64
 	UID    string // "C" + Index, zero-padded to 6 digits: stable
-	Orig  netip.AddrPort
-	Resp  netip.AddrPort
-	VLAN  uint16
-	First time.Time
-	Last  time.Time
+	Orig   netip.AddrPort
+	Resp   netip.AddrPort
+	VLAN   uint16
+	First  time.Time
+	Last   time.Time
 	// FirstPacket is the run-wide number of the first packet.
 	FirstPacket uint64
 

@@ -22,7 +22,7 @@ import (
 
 const (
 	defaultMaxOpenFiles = 128
-	bufSize             = 32 << 10
+	bufSize             = 16 << 10
 	sniffLen            = 3072
 	// maxLogical caps a file's logical size (offsets stay far from
 	// int64 overflow); going past it ends the file as "file-too-large".

@@ -70,7 +70,8 @@ type Renderer struct {
 	last     int // direction of the open block, -1 none
 	midLine  bool
 	buf      []byte
-	binLen   int64 // bytes in the open binary run
+	shared   *[]byte // Share's buffer, lent to buf during a call
+	binLen   int64   // bytes in the open binary run
 	binShown int64
 	binOff   int64
 	binDir   int
@@ -81,11 +82,28 @@ func New(w io.Writer, f Format, color bool, orig, resp netip.AddrPort) *Renderer
 	return &Renderer{W: w, Format: f, Color: color, Orig: orig, Resp: resp, last: -1, buf: make([]byte, 0, 4096)}
 }
 
+// Share makes the renderer format into *buf during each call instead of a
+// buffer of its own (4 KiB per conversation): renderers used from one
+// goroutine can share one. The renderer holds nothing in it between calls.
+func (r *Renderer) Share(buf *[]byte) {
+	r.shared, r.buf = buf, nil
+}
+
+// take borrows the shared buffer for a call.
+func (r *Renderer) take() {
+	if r.shared != nil && r.buf == nil {
+		r.buf = (*r.shared)[:0]
+	}
+}
+
 func (r *Renderer) flush() {
 	if r.Err == nil && len(r.buf) > 0 {
 		_, r.Err = r.W.Write(r.buf)
 	}
 	r.buf = r.buf[:0]
+	if r.shared != nil {
+		*r.shared, r.buf = r.buf, nil
+	}
 }
 
 func stamp(b []byte, ts time.Time) []byte {
@@ -101,6 +119,7 @@ func (r *Renderer) endpoints(dir int) (netip.AddrPort, netip.AddrPort) {
 
 // Comment writes a line of context (ignored in raw format).
 func (r *Renderer) Comment(format string, args ...any) {
+	r.take()
 	if r.Format == Raw {
 		return
 	}
@@ -146,6 +165,7 @@ func (r *Renderer) blockHeader(dir int, off int64, ts time.Time) {
 
 // Data renders bytes of direction dir (0: originator) at stream offset off.
 func (r *Renderer) Data(dir int, data []byte, off int64, ts time.Time) {
+	r.take()
 	if r.Err != nil {
 		return
 	}
@@ -440,6 +460,7 @@ func (r *Renderer) hex(dir int, data []byte, off int64) {
 // Flush writes out what is pending (an open binary run's summary). Call it
 // when the conversation is over.
 func (r *Renderer) Flush() {
+	r.take()
 	if r.Format == Raw {
 		return
 	}
@@ -450,6 +471,7 @@ func (r *Renderer) Flush() {
 
 // Gap marks n bytes missing from direction dir at offset off.
 func (r *Renderer) Gap(dir int, off, n int64, ts time.Time) {
+	r.take()
 	if r.Format == Raw {
 		return
 	}
@@ -459,6 +481,7 @@ func (r *Renderer) Gap(dir int, off, n int64, ts time.Time) {
 
 // End marks the end of direction dir.
 func (r *Renderer) End(dir int, reason string, ts time.Time) {
+	r.take()
 	if r.Format == Raw {
 		return
 	}

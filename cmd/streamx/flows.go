@@ -16,10 +16,10 @@ import (
 
 type flowsCmd struct {
 	inputFlags
-	JSON   bool `help:"One JSON object per line (Zeek conn.log field names) instead of a table."`
-	Events bool `help:"Print each connection's state changes as they happen (like tcpick), instead of the table at the end."`
-	Quiet  bool `short:"q" help:"No closing summary on stderr."`
-	Workers int `default:"0" placeholder:"N" help:"Goroutines sharing the connections, spread by address pair (0: one per CPU core; --events uses one). The output is the same for any N."`
+	JSON    bool `help:"One JSON object per line (Zeek conn.log field names) instead of a table."`
+	Events  bool `help:"Print each connection's state changes as they happen (like tcpick), instead of the table at the end."`
+	Quiet   bool `short:"q" help:"No closing summary on stderr."`
+	Workers int  `default:"0" placeholder:"N" help:"Goroutines sharing the connections, spread by address pair (0: one per CPU core; --events uses one). The output is the same for any N."`
 }
 
 func (c *flowsCmd) Help() string {

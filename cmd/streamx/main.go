@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/streamx/streamx/internal/memlimit"
 )
 
 // Exit codes, documented in the README and in --help.
@@ -45,6 +47,8 @@ type cli struct {
 	Grep    grepCmd    `cmd:"" help:"Search the reassembled streams (and with --decoded the carved files) for patterns, like ngrep across segments."`
 	analysisCmds
 	Version versionCmd `cmd:"" help:"Print the version."`
+
+	MemoryLimit byteSize `default:"96MiB" placeholder:"SIZE" help:"Soft memory target (Go's GOMEMLIMIT, raised as far as the live data needs: never an out-of-memory error); 0: Go's default, collecting at twice the live heap. GOMEMLIMIT in the environment overrides it."`
 
 	CPUProfile string `hidden:"" name:"cpuprofile" type:"path" help:"Write a CPU profile (pprof) of the run to this file."`
 	MemProfile string `hidden:"" name:"memprofile" type:"path" help:"Write a heap profile (pprof) at the end of the run to this file."`
@@ -128,6 +132,7 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		defer stopProfile()
+		defer memlimit.Start(int64(c.MemoryLimit))()
 		if err := kctx.Run(e); err != nil {
 			fmt.Fprintln(e.stderr, "streamx:", err)
 			var ee *exitError

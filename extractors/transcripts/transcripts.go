@@ -30,6 +30,8 @@ type Writer struct {
 
 	Files int   // files written
 	Bytes int64 // bytes written to raw files
+
+	scratch []byte // the renderers' shared buffer (one goroutine uses a Writer)
 }
 
 // BaseName is the stem of a connection's transcript files: the stream ID and
@@ -102,6 +104,7 @@ func (c *Conn) renderer() *transcript.Renderer {
 		c.Paths.Text = c.base + ".txt"
 		cn := c.s.Conn
 		c.r = transcript.New(f, c.w.Format, false, cn.Orig, cn.Resp)
+		c.r.Share(&c.w.scratch)
 		c.r.FullBinary = c.w.FullBinary
 		c.r.RawNames = [2]string{c.base + ".orig", c.base + ".resp"}
 		c.r.Comment("streamx transcript of %s (its first packet is frame %d)", cn.UID, cn.FirstPacket)
