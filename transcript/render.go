@@ -79,7 +79,7 @@ type Renderer struct {
 
 // New returns a Renderer for a conversation between orig and resp.
 func New(w io.Writer, f Format, color bool, orig, resp netip.AddrPort) *Renderer {
-	return &Renderer{W: w, Format: f, Color: color, Orig: orig, Resp: resp, last: -1, buf: make([]byte, 0, 4096)}
+	return &Renderer{W: w, Format: f, Color: color, Orig: orig, Resp: resp, last: -1}
 }
 
 // Share makes the renderer format into *buf during each call instead of a

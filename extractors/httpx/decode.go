@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
@@ -147,7 +148,9 @@ func (d *decoder) run(yield func([]byte) bool) {
 			return
 		}
 	}
-	buf := make([]byte, 32<<10)
+	bp := outBufs.Get().(*[]byte)
+	defer outBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
@@ -174,12 +177,21 @@ func layer(coding string, r io.Reader, trailing *int64) (io.Reader, func(), erro
 	switch coding {
 	case "gzip", "x-gzip":
 		br := bufio.NewReader(r)
-		z, err := gzip.NewReader(br)
+		z, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if z == nil {
+			z, err = gzip.NewReader(br)
+		} else {
+			err = z.Reset(br)
+		}
 		if err != nil {
+			if z != nil {
+				gzipReaders.Put(z)
+			}
 			return nil, nil, err
 		}
 		z.Multistream(false)
-		return &gzipMembers{br: br, z: z, trailing: trailing}, nil, nil
+		return &gzipMembers{br: br, z: z, trailing: trailing}, func() { gzipReaders.Put(z) }, nil
 	case "deflate":
 		// "deflate" is zlib (RFC 1950) by the letter, raw deflate
 		// (RFC 1951) by many servers: the zlib header says which.
@@ -212,6 +224,13 @@ func layer(coding string, r io.Reader, trailing *int64) (io.Reader, func(), erro
 	}
 	return nil, nil, fmt.Errorf("unsupported coding %s", coding)
 }
+
+// Reused between bodies: a decoder's output buffer, and gzip readers
+// (their 32 KiB windows). Several workers' decoders share the pools.
+var (
+	outBufs     = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	gzipReaders sync.Pool
+)
 
 // isZlibHeader: CM 8 (deflate), CINFO <= 7, and the header check.
 //

@@ -25,6 +25,7 @@ type Pool struct {
 	head, tail *File
 	open       int
 	all        map[*File]struct{}
+	free       []*bufio.Writer // buffers of closed files, for the next ones (at most Max)
 	Reopens    uint64
 }
 
@@ -65,10 +66,15 @@ func (p *Pool) Create(path string) (*File, error) {
 }
 
 func (p *Pool) attach(fl *File) {
-	if fl.w == nil {
-		fl.w = bufio.NewWriterSize(fl.f, p.BufSize)
-	} else {
+	switch {
+	case fl.w != nil:
 		fl.w.Reset(fl.f)
+	case len(p.free) > 0:
+		fl.w = p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		fl.w.Reset(fl.f)
+	default:
+		fl.w = bufio.NewWriterSize(fl.f, p.BufSize)
 	}
 	p.open++
 	p.pushFront(fl)
@@ -110,7 +116,12 @@ func (p *Pool) evict(fl *File) error {
 		err = cerr
 	}
 	fl.f = nil
-	// keep the buffer only while open: memory stays bounded by Max
+	// keep the buffer only while open (memory stays bounded by Max); the
+	// next file to open takes it
+	if err == nil {
+		fl.w.Reset(nil)
+		p.free = append(p.free, fl.w)
+	}
 	fl.w = nil
 	return err
 }
