@@ -281,6 +281,12 @@ func (a *Assembler) maybeTick() {
 	}
 }
 
+// Holding says whether connection c has data waiting behind a hole.
+func (a *Assembler) Holding(c *flowtable.Conn) bool {
+	cn, ok := c.Handler.(*conn)
+	return ok && (cn.dirs[0].pending || cn.dirs[1].pending)
+}
+
 // SetNow moves the assembler's clock (capture time) forward to now, without
 // flushing anything (see flowtable.Table.SetNow).
 func (a *Assembler) SetNow(now time.Time) {

@@ -209,6 +209,7 @@ func newRun(cfg *Config, h Hooks, maxConns int) *run {
 	r := &run{hooks: h}
 	fo := cfg.Flow
 	fo.MaxConns = maxConns
+	fo.Holding = func(c *flowtable.Conn) bool { return r.asm.Holding(c) }
 	r.ft = flowtable.New(fo, r)
 	r.asm = assembler.New(cfg.Asm, r)
 	return r

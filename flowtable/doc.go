@@ -18,7 +18,8 @@
 //     Events.Transition on every change of state, before it returns.
 //  3. Sweep(now) periodically (Packet does it itself once per second of
 //     capture time): connections idle past IdleTimeout, or closed and quiet
-//     for Linger, are finished with Events.Closed and dropped.
+//     for Linger (LingerHeld while Holding says data waits behind a hole),
+//     are finished with Events.Closed and dropped.
 //  4. Finish at the end of input: every remaining connection is finished.
 //
 // A Conn stays valid after Closed (its fields are final) but the table no

@@ -179,7 +179,17 @@ type Events interface {
 // Options bound the table.
 type Options struct {
 	IdleTimeout time.Duration // a connection with no packet for this long is finished (default 10m)
-	Linger      time.Duration // a closed or reset connection is finished after this much quiet (default 1m, longer than the assembler's reorder window)
+	// Linger: a closed or reset connection is finished after this much
+	// quiet (default 5s, Zeek's tcp_close_delay), so that its last ACKs
+	// and retransmissions still count as its own.
+	Linger time.Duration
+	// LingerHeld replaces Linger for a connection that Holding says still
+	// waits for a missing segment (default 1m: longer than the assembler's
+	// reorder window, so that the segment has its full chance).
+	LingerHeld time.Duration
+	// Holding, if set, says whether a connection still holds data behind a
+	// hole (the assembler's Holding).
+	Holding func(c *Conn) bool
 	MaxConns    int           // at most this many tracked at once; the longest idle is evicted first (default 1<<20)
 }
 
@@ -250,7 +260,10 @@ func New(opts Options, ev Events) *Table {
 		opts.IdleTimeout = 10 * time.Minute
 	}
 	if opts.Linger <= 0 {
-		opts.Linger = time.Minute
+		opts.Linger = 5 * time.Second
+	}
+	if opts.LingerHeld < opts.Linger {
+		opts.LingerHeld = max(opts.Linger, time.Minute)
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 1 << 20
@@ -609,8 +622,18 @@ func (t *Table) Sweep(now time.Time) {
 		t.now = now
 	}
 	t.swept = now
-	for c := t.closed.head; c != nil && now.Sub(c.Last) >= t.opts.Linger; c = t.closed.head {
-		t.finish(c, c.State.endReason())
+	// closed connections are kept by last packet: stop at the first one
+	// not quiet for Linger; skip those still waiting for a missing segment
+	for c := t.closed.head; c != nil; {
+		q := now.Sub(c.Last)
+		if q < t.opts.Linger {
+			break
+		}
+		next := c.next
+		if q >= t.opts.LingerHeld || t.opts.Holding == nil || !t.opts.Holding(c) {
+			t.finish(c, c.State.endReason())
+		}
+		c = next
 	}
 	for c := t.open.head; c != nil && now.Sub(c.Last) >= t.opts.IdleTimeout; c = t.open.head {
 		t.finish(c, "idle-timeout")

@@ -45,6 +45,7 @@ type inputFlags struct {
 	Strict        bool          `help:"Stop at the first damaged input instead of carrying on past it."`
 	IdleTimeout   time.Duration `default:"10m" help:"A connection silent this long (capture time) is finished as EXPIRED."`
 	ReorderWindow time.Duration `default:"30s" help:"How long (capture time) data waits behind a hole for the missing segment before the hole is declared a gap."`
+	Linger        time.Duration `default:"5s" help:"A closed or reset connection is finished after this much quiet (capture time), like Zeek's tcp_close_delay; one still waiting for a missing segment waits twice --reorder-window."`
 	MaxConns      int           `default:"1048576" help:"Connections tracked at once; beyond it the longest idle is finished (evicted) first."`
 	MaxConnBuffer int           `default:"1024" help:"Out-of-order pages (1900 bytes each) held per direction."`
 	MaxBuffer     int           `default:"32768" help:"Out-of-order pages held in total."`
@@ -154,7 +155,7 @@ func (in *inputFlags) config() (engine.Config, error) {
 	}
 	cfg.Inputs = in.Captures
 	cfg.Strict = in.Strict
-	cfg.Flow = flowtable.Options{IdleTimeout: in.IdleTimeout, MaxConns: in.MaxConns, Linger: 2 * in.ReorderWindow}
+	cfg.Flow = flowtable.Options{IdleTimeout: in.IdleTimeout, MaxConns: in.MaxConns, Linger: in.Linger, LingerHeld: 2 * in.ReorderWindow}
 	cfg.Asm = assembler.Options{MaxPagesPerConn: in.MaxConnBuffer, MaxPagesTotal: in.MaxBuffer, ReorderWindow: in.ReorderWindow}
 	if in.Interface != "" {
 		src, err := in.openLive()
