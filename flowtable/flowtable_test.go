@@ -196,3 +196,29 @@ func BenchmarkPacket(b *testing.B) {
 		tb.Packet(p)
 	}
 }
+
+// TestLingerHeld: a closed connection is finished after Linger of quiet,
+// unless Holding says it still waits for a missing segment: then after
+// LingerHeld.
+func TestLingerHeld(t *testing.T) {
+	closeSegs := []seg{{true, S, 100, 0, 0}, {false, SA, 500, 0, 1}, {true, A, 101, 0, 2},
+		{true, FA, 101, 0, 3}, {false, FA, 501, 0, 4}, {true, A, 102, 0, 5}}
+	for _, held := range []bool{false, true} {
+		rec := &recorder{}
+		tb := New(Options{Linger: 5 * time.Second, LingerHeld: time.Minute, Holding: func(*Conn) bool { return held }}, rec)
+		feed(t, tb, closeSegs)
+		last := t0.Add(5 * time.Millisecond)
+		tb.Sweep(last.Add(4 * time.Second))
+		if len(rec.closed) != 0 {
+			t.Fatalf("held=%v: finished after 4s", held)
+		}
+		tb.Sweep(last.Add(6 * time.Second))
+		if got := len(rec.closed); (got == 1) == held {
+			t.Fatalf("held=%v: %d finished after 6s", held, got)
+		}
+		tb.Sweep(last.Add(61 * time.Second))
+		if len(rec.closed) != 1 || rec.closed[0].EndReason != "closed" {
+			t.Fatalf("held=%v: not finished after 61s", held)
+		}
+	}
+}
