@@ -12,6 +12,11 @@
 # workers and the two output folders must be identical (bench/verify -same).
 # Ends with the goals table: measured value, goal, PASS/FAIL/SKIP.
 #
+# Output goes to $WORK, on disk; every run starts after a sync, so that no run
+# pays for the writeback of the one before. With MEM=1 (the default when
+# /dev/shm has room), the write-heavy runs are also made with their output in
+# memory (tmpfs): there the comparison is of CPU, not of the disk.
+#
 # Environment: SIZE (capture size, default 1G), WORK (default bench/work),
 # TSHARK=0 (skip tshark), BIG=1 (also a BIGSIZE=3G capture, same seed:
 # extract's peak RSS must stay flat; needs ~3.2 GB for the capture, kept for
@@ -59,6 +64,7 @@ run() { # name, command... (writes into $WORK/out, removed before and after)
 }
 runkeep() { # name, command...: run and measure; the command's output is kept
   local name=$1; shift
+  sync
   if ! /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > "$WORK/$name.stdout" 2> "$WORK/$name.stderr"; then
     FAILED[$name]=1
     echo "$name: FAILED (see $WORK/$name.stderr)"; return 0
@@ -131,6 +137,27 @@ if command -v tshark >/dev/null && [ "${TSHARK:-1}" = 1 ]; then
   rm -rf "$WORK/out"; mkdir -p "$WORK/out"
   runkeep tshark-export-http tshark -r "$CAP" -q --export-objects "http,$WORK/out"
   rm -rf "$WORK/out"
+fi
+
+# MEM=1: the write-heavy runs again with their output in memory (tmpfs).
+SHM=${SHM:-/dev/shm/streamx-bench}
+if [ "${MEM:-auto}" != 0 ] && [ -d "$(dirname "$SHM")" ] && \
+   [ "$(df -Pk "$(dirname "$SHM")" | awk 'NR==2{print $4}')" -gt $(( OUTKB * 2 )) ]; then
+  MEMRUN=1
+  mrun() { # name, command... with $SHM/out as the output
+    local name=$1; shift
+    rm -rf "$SHM"; mkdir -p "$SHM"
+    runkeep "$name" "$@"
+    rm -rf "$SHM"
+  }
+  echo "in memory ($SHM):"
+  mrun mem-streamx-extract "$WORK/streamx" extract -q --no-report "$CAP" -o "$SHM/out"
+  mrun mem-streamx-extract-notranscripts "$WORK/streamx" extract -q --no-report --no-transcripts "$CAP" -o "$SHM/out"
+  mrun mem-streamx-extract-workers1 "$WORK/streamx" extract -q --no-report --workers 1 "$CAP" -o "$SHM/out"
+  if command -v tcpflow >/dev/null; then
+    mrun mem-tcpflow tcpflow -r "$CAP" -o "$SHM/out"
+    mrun mem-tcpflow-e-http tcpflow -e http -r "$CAP" -o "$SHM/out"
+  fi
 fi
 
 # BIG=1: the same mix at BIGSIZE (3G); extract's peak RSS must not grow
@@ -215,6 +242,12 @@ if [ -n "$BIGRSS" ] && [ -n "${RSS[streamx-extract]:-}" ]; then
     "$(awk -v a="$BIGRSS" -v b="${RSS[streamx-extract]}" 'BEGIN{ print (a <= b * 1.10) ? "PASS" : "FAIL" }')"
 elif [ "${BIG:-0}" = 1 ]; then
   row "extract peak RSS, $BIGSIZE vs $SIZE capture" "not measured" "<= +10%" FAIL
+fi
+if [ -n "${MEMRUN:-}" ]; then
+  echo "  with the output in memory (tmpfs: CPU, not the disk):"
+  ratio_row "  extract (all) / tcpflow"                    mem-streamx-extract mem-tcpflow 1
+  ratio_row "  extract --no-transcripts / tcpflow -e http" mem-streamx-extract-notranscripts mem-tcpflow-e-http 3
+  ratio_row "  extract --workers 2 / --workers 1"          mem-streamx-extract mem-streamx-extract-workers1 1.6
 fi
 if [ -n "${EL[streamx-flows-workers1]:-}" ]; then
   echo "  (info) flows default / flows --workers 1: $(awk -v a="${EL[streamx-flows]:-0}" -v b="${EL[streamx-flows-workers1]:-0}" 'BEGIN{ if (a>0 && b>0) printf "%.2fx", b/a; else print "n/a" }')"
