@@ -201,6 +201,15 @@ func (d *workers) packet(p *decode.Packet, t *layers.TCP, now, tick time.Time) {
 	b.ents = append(b.ents, entry{kind: kindPacket, num: p.Num, now: now, tick: tick, pkt: *p,
 		off: int32(off), hdrLen: int32(len(hdr)), segLen: int32(n)})
 	b.ents[len(b.ents)-1].pkt.Payload = nil
+	if !tick.IsZero() {
+		// once a second of capture time, every worker gets what waits for
+		// it: a live capture on a quiet link shows its output promptly
+		for _, w := range d.ws {
+			if len(w.cur.ents) > 0 {
+				d.send(w)
+			}
+		}
+	}
 }
 
 func (d *workers) add(w *worker, e entry) {
