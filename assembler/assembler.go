@@ -33,7 +33,9 @@
 package assembler
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -102,6 +104,14 @@ type Assembler struct {
 	synthHdr [20]byte
 	now      time.Time
 	ticked   time.Time
+
+	// A flush (tcpassembly's) visits streams in map order: while it runs,
+	// what it hands over is held here (bytes copied) and delivered after
+	// it, by connection and direction, so that the order of events never
+	// depends on map order.
+	flushing bool
+	held     []heldEvent
+	heldData []byte
 	pending  int // directions holding data behind a hole
 }
 
@@ -305,14 +315,14 @@ func (a *Assembler) Tick(now time.Time) {
 	if a.pending == 0 {
 		return
 	}
-	a.asm.FlushWithOptions(tcpassembly.FlushOptions{T: now.Add(-a.opts.ReorderWindow)})
+	a.flush(tcpassembly.FlushOptions{T: now.Add(-a.opts.ReorderWindow)})
 }
 
 // FlushAll pushes on all data held behind holes (end of input). Directions
 // are not ended: Finish does that, in the flow table's order.
 func (a *Assembler) FlushAll() {
 	if a.pending > 0 {
-		a.asm.FlushWithOptions(tcpassembly.FlushOptions{T: a.now.Add(time.Hour)})
+		a.flush(tcpassembly.FlushOptions{T: a.now.Add(time.Hour)})
 	}
 }
 
@@ -375,11 +385,63 @@ func (a *Assembler) endDir(cn *conn, d int, reason string) {
 
 func (a *Assembler) gap(cn *conn, d int, n int64, ts time.Time) {
 	ds := &cn.dirs[d]
-	cn.h.Gap(d, ds.off, n, ts)
+	if a.flushing {
+		a.held = append(a.held, heldEvent{cn: cn, d: d, gap: n, off: ds.off, ts: ts})
+	} else {
+		cn.c.AddGap(d, uint64(n))
+		cn.h.Gap(d, ds.off, n, ts)
+	}
 	ds.off += n
-	cn.c.AddGap(d, uint64(n))
 	a.Stats.Gaps++
 	a.Stats.GapBytes += uint64(n)
+}
+
+// heldEvent is a Gap (gap > 0), an End (gap < 0) or a Data
+// (heldData[from:to]) held during a flush.
+type heldEvent struct {
+	cn       *conn
+	d        int
+	gap      int64
+	end      string
+	from, to int
+	off      int64
+	ts       time.Time
+}
+
+// flush runs tcpassembly's flush and then delivers what it handed over in
+// the order of connections (first packet) and directions; each stream's
+// own events keep their order.
+func (a *Assembler) flush(opt tcpassembly.FlushOptions) {
+	a.flushing = true
+	a.asm.FlushWithOptions(opt)
+	a.flushing = false
+	if len(a.held) == 0 {
+		return
+	}
+	slices.SortStableFunc(a.held, func(x, y heldEvent) int {
+		if c := cmp.Compare(x.cn.c.Index, y.cn.c.Index); c != 0 {
+			return c
+		}
+		return x.d - y.d
+	})
+	for i := range a.held {
+		e := &a.held[i]
+		switch {
+		case e.gap > 0:
+			e.cn.c.AddGap(e.d, uint64(e.gap))
+			e.cn.h.Gap(e.d, e.off, e.gap, e.ts)
+		case e.gap < 0:
+			e.cn.h.End(e.d, e.end, e.ts)
+		default:
+			e.cn.h.Data(e.d, a.heldData[e.from:e.to], e.off, e.ts)
+		}
+		e.cn = nil
+	}
+	a.held = a.held[:0]
+	if cap(a.heldData) > 4<<20 {
+		a.heldData = nil // a large flush: do not keep its memory
+	}
+	a.heldData = a.heldData[:0]
 }
 
 // Reassembled implements tcpassembly.Stream.
@@ -399,7 +461,13 @@ func (s *stream) Reassembled(rs []tcpassembly.Reassembly) {
 			s.a.Stats.UnknownGaps++
 		}
 		if len(r.Bytes) > 0 {
-			cn.h.Data(d, r.Bytes, ds.off, r.Seen)
+			if s.a.flushing {
+				from := len(s.a.heldData)
+				s.a.heldData = append(s.a.heldData, r.Bytes...)
+				s.a.held = append(s.a.held, heldEvent{cn: cn, d: d, from: from, to: len(s.a.heldData), off: ds.off, ts: r.Seen})
+			} else {
+				cn.h.Data(d, r.Bytes, ds.off, r.Seen)
+			}
 			ds.off += int64(len(r.Bytes))
 		}
 	}
@@ -420,6 +488,10 @@ func (s *stream) ReassemblyComplete() {
 	case cn.c.Dirs[d].SawFIN:
 		reason = "fin"
 	}
-	cn.h.End(d, reason, s.a.now)
+	if s.a.flushing {
+		s.a.held = append(s.a.held, heldEvent{cn: cn, d: d, gap: -1, end: reason, ts: s.a.now})
+	} else {
+		cn.h.End(d, reason, s.a.now)
+	}
 	s.a.track(cn, d)
 }

@@ -203,6 +203,9 @@ type run struct {
 	fail  error // a consumer's error (output): stops the run
 	clock uint64
 	tcp   layers.TCP // the segment being handed over (workers re-decode it)
+	// undecodable counts segments that did not decode again in a worker
+	// (the reader decoded them: never seen)
+	undecodable uint64
 }
 
 func newRun(cfg *Config, h Hooks, maxConns int) *run {
@@ -449,8 +452,8 @@ files:
 			break
 		}
 	}
-	fail := disp.end(why, now, sum)
 	sum.Decode = dec.Counts
+	fail := disp.end(why, now, sum)
 	sum.SlowPath = dec.SlowPath
 	for lt, n := range dec.LinkTypesBad {
 		sum.BadLinkTypes[capture.LinkTypeName(lt)] += n

@@ -128,8 +128,13 @@ func (d *workers) work(w *worker) {
 				} else {
 					seg := b.arena[e.off : e.off+e.segLen]
 					if err := r.tcp.DecodeFromBytes(seg, gopacket.NilDecodeFeedback); err != nil {
-						// the reader decoded these very bytes: cannot happen
-						panic("engine: a TCP segment does not decode again: " + err.Error())
+						// the reader decoded these very bytes, so this cannot
+						// happen; if it did, time still passes for the worker
+						r.undecodable++
+						if !e.tick.IsZero() {
+							r.tick(e.num, e.tick)
+						}
+						continue
 					}
 					e.pkt.Payload = seg[e.hdrLen:]
 					r.packet(&e.pkt, &r.tcp, e.now, e.tick)
@@ -242,6 +247,7 @@ func (d *workers) end(why string, now time.Time, sum *Summary) error {
 		sum.Conns += w.r.ft.Next()
 		sum.Evicted += w.r.ft.Evicted
 		sum.Assembler.Add(w.r.asm.Stats)
+		sum.Decode[decode.BadTransport] += w.r.undecodable
 		if fail == nil {
 			fail = w.r.fail
 		}

@@ -113,7 +113,12 @@ type Conn struct {
 	prev    *Conn
 	next    *Conn
 	inList  *list
-	done    bool
+	// seen is the table's time (the latest timestamp so far) at the
+	// connection's last packet: never decreasing from one packet to the
+	// next, so the lists stay ordered by it even when timestamps go
+	// backwards, and expiry looks only at the connection itself.
+	seen time.Time
+	done bool
 }
 
 // History returns Zeek's history string: upper case for the originator,
@@ -189,8 +194,8 @@ type Options struct {
 	LingerHeld time.Duration
 	// Holding, if set, says whether a connection still holds data behind a
 	// hole (the assembler's Holding).
-	Holding func(c *Conn) bool
-	MaxConns    int           // at most this many tracked at once; the longest idle is evicted first (default 1<<20)
+	Holding  func(c *Conn) bool
+	MaxConns int // at most this many tracked at once; the longest idle is evicted first (default 1<<20)
 }
 
 type key struct {
@@ -336,6 +341,7 @@ func (t *Table) Packet(p *decode.Packet) (*Conn, int) {
 	if c.Last.Before(p.TS) {
 		c.Last = p.TS
 	}
+	c.seen = t.now
 	// keep the LRU order
 	l := &t.open
 	if c.State == StateClosed || c.State == StateReset {
@@ -625,7 +631,7 @@ func (t *Table) Sweep(now time.Time) {
 	// closed connections are kept by last packet: stop at the first one
 	// not quiet for Linger; skip those still waiting for a missing segment
 	for c := t.closed.head; c != nil; {
-		q := now.Sub(c.Last)
+		q := now.Sub(c.seen)
 		if q < t.opts.Linger {
 			break
 		}
@@ -635,7 +641,7 @@ func (t *Table) Sweep(now time.Time) {
 		}
 		c = next
 	}
-	for c := t.open.head; c != nil && now.Sub(c.Last) >= t.opts.IdleTimeout; c = t.open.head {
+	for c := t.open.head; c != nil && now.Sub(c.seen) >= t.opts.IdleTimeout; c = t.open.head {
 		t.finish(c, "idle-timeout")
 	}
 }
@@ -647,20 +653,21 @@ func (s State) endReason() string {
 	return "closed"
 }
 
-// Finish finishes every remaining connection, oldest first; open ones get
-// the reason given ("end-of-input", "interrupted").
+// Finish finishes every remaining connection, closed ones first, each kind
+// by last packet; open ones get the reason given ("end-of-input",
+// "interrupted").
 func (t *Table) Finish(why string) {
-	for t.open.head != nil || t.closed.head != nil {
-		a, b := t.open.head, t.closed.head
-		c := a
-		if c == nil || (b != nil && b.Index < c.Index) {
-			c = b
+	// the closed ones first, then the open ones, each by last packet: an
+	// order between two connections that depends on nothing but their own
+	// packets (not on which others share the table)
+	for _, l := range []*list{&t.closed, &t.open} {
+		for c := l.head; c != nil; c = l.head {
+			reason := why
+			if c.State == StateClosed || c.State == StateReset {
+				reason = c.State.endReason()
+			}
+			t.finish(c, reason)
 		}
-		reason := why
-		if c.State == StateClosed || c.State == StateReset {
-			reason = c.State.endReason()
-		}
-		t.finish(c, reason)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,4 +69,65 @@ func FuzzExtract(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// FuzzWorkers: on any input, extract writes the same output with one
+// worker and with three (the differential check of TestWorkersIdentical,
+// on whatever the fuzzer makes of the seeds).
+func FuzzWorkers(f *testing.F) {
+	for _, s := range []string{testcap.Synthetic("many-conns"), testcap.Synthetic("port-reuse"),
+		testcap.Synthetic("idle-timeout"), testcap.Synthetic("out-of-order"), "../../testdata/real/sample/capture.pcap"} {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) > 64<<10 {
+			b = b[:64<<10]
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parent := t.TempDir()
+		pcap := filepath.Join(parent, "in.pcap")
+		if err := os.WriteFile(pcap, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var trees []map[string][]byte
+		for _, w := range []string{"1", "3"} {
+			out := filepath.Join(parent, "out"+w)
+			code := runWith([]string{"extract", "-q", "--no-report", "--workers", w, pcap, "-o", out}, io.Discard, io.Discard)
+			if code != exitOK && code != exitDamaged {
+				t.Fatalf("--workers %s: exit %d", w, code)
+			}
+			trees = append(trees, readTree(t, out))
+		}
+		for k, v := range trees[0] {
+			if !bytes.Equal(v, trees[1][k]) {
+				t.Errorf("%s differs between 1 and 3 workers:%s", k, firstLineDiff(v, trees[1][k]))
+			}
+		}
+		for k := range trees[1] {
+			if _, ok := trees[0][k]; !ok {
+				t.Errorf("%s only with 3 workers", k)
+			}
+		}
+	})
+}
+
+// firstLineDiff shows the first line where a and b differ.
+func firstLineDiff(a, b []byte) string {
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := 0; i < max(len(la), len(lb)); i++ {
+		var x, y []byte
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if !bytes.Equal(x, y) {
+			return fmt.Sprintf("\n line %d\n  1: %q\n  3: %q", i+1, x, y)
+		}
+	}
+	return ""
 }
