@@ -186,7 +186,7 @@ fi
 
 echo
 echo "Go benchmarks of the hot units:"
-go test -run '^$' -bench . -benchmem ./decode ./flowtable ./assembler ./sink ./filter 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+go test -run '^$' -bench . -benchmem ./decode ./flowtable ./assembler ./sink ./filter ./extractors/httpx ./transcript ./extractors/content 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
 
 # The goals table.
 ALLPASS=1
