@@ -402,9 +402,12 @@ func flowKey(r *flowlog.Record) string {
 	return fmt.Sprintf("%s:%d>%s:%d", r.OrigH, r.OrigP, r.RespH, r.RespP)
 }
 
+// flowFacts is what two captures of the same traffic must agree on; not the
+// UID, which is the number of the connection's first packet: two captures
+// need not count the same non-TCP packets before it.
 func flowFacts(r *flowlog.Record) string {
-	return fmt.Sprintf("uid=%s service=%s state=%s conn_state=%s history=%s end=%s bytes=%d/%d pkts=%d/%d ip_bytes=%d/%d missed=%d retrans=%d/%d",
-		r.UID, r.Service, r.State, r.ConnState, r.History, r.EndReason, r.OrigBytes, r.RespBytes,
+	return fmt.Sprintf("service=%s state=%s conn_state=%s history=%s end=%s bytes=%d/%d pkts=%d/%d ip_bytes=%d/%d missed=%d retrans=%d/%d",
+		r.Service, r.State, r.ConnState, r.History, r.EndReason, r.OrigBytes, r.RespBytes,
 		r.OrigPkts, r.RespPkts, r.OrigIPBytes, r.RespIPBytes, r.MissedBytes, r.OrigRetrans, r.RespRetrans)
 }
 
