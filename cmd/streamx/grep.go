@@ -208,7 +208,10 @@ func (c *grepCmd) Run(e *env) error {
 			return &exitError{exitOutput, err}
 		}
 		defer man.Close()
-		if sk, err = sink.New(tmp, sink.Options{Manifest: man}); err != nil {
+		// FUIDs made as extract makes them (from the engine's clock), so
+		// that a match names the file extract would name
+		var clock func() uint64
+		if sk, err = sink.New(tmp, sink.Options{Manifest: man, Clock: func() uint64 { return clock() }}); err != nil {
 			return &exitError{exitOutput, err}
 		}
 		logs = extractors.NewLogs(tmp)
@@ -218,8 +221,11 @@ func (c *grepCmd) Run(e *env) error {
 		xprotos = protocols()
 		mux := extractors.NewMux(env, xprotos...)
 		mux.Transcript = newGrep
-		cfg.NewHandler = mux.NewHandler
-		cfg.Opened = mux.Opened
+		cfg.Workers = 1
+		cfg.Shard = func(_ int, clk func() uint64) engine.Hooks {
+			clock = clk
+			return engine.Hooks{NewHandler: mux.NewHandler, Opened: mux.Opened}
+		}
 	} else {
 		cfg.NewHandler = newGrep
 	}
