@@ -48,7 +48,7 @@ type cli struct {
 	analysisCmds
 	Version versionCmd `cmd:"" help:"Print the version."`
 
-	MemoryLimit byteSize `default:"96MiB" placeholder:"SIZE" help:"Soft memory target (Go's GOMEMLIMIT, raised as far as the live data needs: never an out-of-memory error); 0: Go's default, collecting at twice the live heap. GOMEMLIMIT in the environment overrides it."`
+	MemoryLimit byteSize `default:"96MiB" help:"Soft memory target (Go's GOMEMLIMIT, raised as far as the live data needs: never an out-of-memory error); 0: Go's default, collecting at twice the live heap. GOMEMLIMIT in the environment overrides it."`
 
 	CPUProfile string `hidden:"" name:"cpuprofile" type:"path" help:"Write a CPU profile (pprof) of the run to this file."`
 	MemProfile string `hidden:"" name:"memprofile" type:"path" help:"Write a heap profile (pprof) at the end of the run to this file."`
