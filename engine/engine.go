@@ -208,13 +208,24 @@ type run struct {
 	undecodable uint64
 }
 
-func newRun(cfg *Config, h Hooks, maxConns int) *run {
+// newRun makes a worker; with several, each gets its share (1/workers) of
+// the connection and out-of-order buffer bounds, so the totals hold.
+func newRun(cfg *Config, h Hooks, workers int) *run {
 	r := &run{hooks: h}
 	fo := cfg.Flow
-	fo.MaxConns = maxConns
+	if fo.MaxConns <= 0 {
+		fo.MaxConns = 1 << 20
+	}
+	fo.MaxConns = max(1, fo.MaxConns/workers)
 	fo.Holding = func(c *flowtable.Conn) bool { return r.asm.Holding(c) }
 	r.ft = flowtable.New(fo, r)
-	r.asm = assembler.New(cfg.Asm, r)
+	ao := cfg.Asm
+	if ao.MaxPagesTotal > 0 {
+		ao.MaxPagesTotal = max(1, ao.MaxPagesTotal/workers)
+	} else if workers > 1 {
+		ao.MaxPagesTotal = max(1, 32768/workers) // the assembler's default, shared out
+	}
+	r.asm = assembler.New(ao, r)
 	return r
 }
 
@@ -276,7 +287,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		if cfg.Shard != nil {
 			h = cfg.Shard(0, func() uint64 { return r.clock })
 		}
-		r = newRun(&cfg, h, cfg.Flow.MaxConns)
+		r = newRun(&cfg, h, 1)
 		disp = &inline{r: r}
 	} else {
 		disp = startWorkers(&cfg)

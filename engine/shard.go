@@ -94,15 +94,10 @@ type workers struct {
 func startWorkers(cfg *Config) *workers {
 	n := cfg.Workers
 	d := &workers{}
-	maxConns := cfg.Flow.MaxConns
-	if maxConns <= 0 {
-		maxConns = 1 << 20
-	}
-	per := max(1, maxConns/n)
 	for i := 0; i < n; i++ {
 		w := &worker{in: make(chan *batch, batchesAhead), free: make(chan *batch, batchesAhead+2)}
 		h := cfg.Shard(i, func() uint64 { return w.r.clock })
-		w.r = newRun(cfg, h, per)
+		w.r = newRun(cfg, h, n)
 		for j := 0; j < batchesAhead+1; j++ {
 			w.free <- &batch{ents: make([]entry, 0, batchPackets), arena: make([]byte, 0, batchBytes)}
 		}
