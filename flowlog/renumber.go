@@ -21,8 +21,7 @@ import (
 // atomically, and only if a number changes. A missing file is not an error.
 func RenumberStreams(path string) error {
 	var firsts []uint64
-	changed := false
-	err := eachLine(path, nil, func(line []byte, _ *bufio.Writer) error {
+	err := eachLine(path, func(line []byte) error {
 		if v, _, _, ok := field(line, keyFirst); ok {
 			firsts = append(firsts, v)
 		}
@@ -35,34 +34,22 @@ func RenumberStreams(path string) error {
 		return err
 	}
 	slices.Sort(firsts)
-	// a second pass to see whether any number changes (one worker: none)
-	err = eachLine(path, nil, func(line []byte, _ *bufio.Writer) error {
-		first, _, _, ok1 := field(line, keyFirst)
-		old, _, _, ok2 := field(line, keyStream)
-		if ok1 && ok2 {
-			if rank, _ := slices.BinarySearch(firsts, first); uint64(rank) != old {
-				changed = true
-			}
-		}
-		return nil
-	})
-	if err != nil || !changed {
-		return err
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".flows-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = eachLine(path, w, func(line []byte, w *bufio.Writer) error {
+	changed := false
+	err = eachLine(path, func(line []byte) error {
 		first, _, _, ok1 := field(line, keyFirst)
-		_, a, b, ok2 := field(line, keyStream)
-		if !ok1 || !ok2 {
+		old, a, b, ok2 := field(line, keyStream)
+		rank, _ := slices.BinarySearch(firsts, first)
+		if !ok1 || !ok2 || uint64(rank) == old {
 			_, err := w.Write(line)
 			return err
 		}
-		rank, _ := slices.BinarySearch(firsts, first)
+		changed = true
 		w.Write(line[:a])
 		w.WriteString(strconv.Itoa(rank))
 		_, err := w.Write(line[b:])
@@ -77,7 +64,7 @@ func RenumberStreams(path string) error {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && changed { // one worker: nothing changes, the file stays
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
@@ -87,7 +74,7 @@ func RenumberStreams(path string) error {
 }
 
 // eachLine calls fn with every line of path (with its newline).
-func eachLine(path string, w *bufio.Writer, fn func(line []byte, w *bufio.Writer) error) error {
+func eachLine(path string, fn func(line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -106,7 +93,7 @@ func eachLine(path string, w *bufio.Writer, fn func(line []byte, w *bufio.Writer
 			line = long
 		}
 		if len(line) > 0 {
-			if ferr := fn(line, w); ferr != nil {
+			if ferr := fn(line); ferr != nil {
 				return ferr
 			}
 		}
