@@ -22,17 +22,7 @@ func FuzzExtract(f *testing.F) {
 		testcap.Synthetic("http-keepalive"), testcap.Synthetic("gap"), testcap.Synthetic("out-of-order"),
 		testcap.Synthetic("ipv4-fragments"), testcap.Synthetic("midstream"),
 	}
-	seeds = append(seeds, "../../testdata/real/sample/capture.pcap")
-	for _, s := range seeds {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if len(b) > 64<<10 {
-			b = b[:64<<10]
-		}
-		f.Add(b)
-	}
+	addSeeds(f, append(seeds, "../../testdata/real/sample/capture.pcap")...)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parent := t.TempDir()
 		pcap := filepath.Join(parent, "in.pcap")
@@ -71,21 +61,23 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
+// addSeeds adds each capture's first 64 KiB as a seed.
+func addSeeds(f *testing.F, paths ...string) {
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 64<<10)])
+	}
+}
+
 // FuzzWorkers: on any input, extract writes the same output with one
 // worker and with three (the differential check of TestWorkersIdentical,
 // on whatever the fuzzer makes of the seeds).
 func FuzzWorkers(f *testing.F) {
-	for _, s := range []string{testcap.Synthetic("many-conns"), testcap.Synthetic("port-reuse"),
-		testcap.Synthetic("idle-timeout"), testcap.Synthetic("out-of-order"), "../../testdata/real/sample/capture.pcap"} {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if len(b) > 64<<10 {
-			b = b[:64<<10]
-		}
-		f.Add(b)
-	}
+	addSeeds(f, testcap.Synthetic("many-conns"), testcap.Synthetic("port-reuse"),
+		testcap.Synthetic("idle-timeout"), testcap.Synthetic("out-of-order"), "../../testdata/real/sample/capture.pcap")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parent := t.TempDir()
 		pcap := filepath.Join(parent, "in.pcap")
