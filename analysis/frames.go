@@ -9,6 +9,7 @@ import (
 
 	"github.com/streamx/streamx/decode"
 	"github.com/streamx/streamx/engine"
+	"github.com/streamx/streamx/flowtable"
 )
 
 // frames counts the frames (packets and bytes on the wire) of TCP
@@ -125,9 +126,9 @@ func (f *frames) take(s *engine.Session) [2]Count {
 	want := [2]uint64{c.Dirs[0].Packets, c.Dirs[1].Packets}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	keys := []tcpKey{keyOf(c.Orig, c.Resp, c.VLAN)}
+	keys := []tcpKey{flowtable.KeyFor(c.Orig, c.Resp, c.VLAN)}
 	if c.RespVLAN != 0 && c.RespVLAN != c.VLAN {
-		keys = append(keys, keyOf(c.Orig, c.Resp, c.RespVLAN))
+		keys = append(keys, flowtable.KeyFor(c.Orig, c.Resp, c.RespVLAN))
 	}
 	shares := f.shares(c.Orig, keys)
 	// The flow table joins untagged packets to a tagged connection (one
@@ -135,7 +136,7 @@ func (f *frames) take(s *engine.Session) [2]Count {
 	// means "same VLAN"; the untagged key may be the other half.
 	var untagged []keyShare
 	if c.VLAN != 0 && c.RespVLAN == 0 {
-		untagged = f.shares(c.Orig, []tcpKey{keyOf(c.Orig, c.Resp, 0)})
+		untagged = f.shares(c.Orig, []tcpKey{flowtable.KeyFor(c.Orig, c.Resp, 0)})
 	}
 	if ends := exactEnds(shares, want); ends != nil {
 		return f.takeAt(shares, ends)
@@ -182,7 +183,7 @@ func (f *frames) shares(orig netip.AddrPort, keys []tcpKey) []keyShare {
 			continue
 		}
 		ks := keyShare{k: k, a: a}
-		if k.a != orig {
+		if k.A != orig {
 			ks.flip = 1
 		}
 		// After an estimated share (takeEstimated) taken need not be a
@@ -345,11 +346,4 @@ func (f *frames) pendingFrames() uint64 {
 // covers reports whether a is at or past b in both directions.
 func covers(a, b [2]Count) bool {
 	return a[0].Packets >= b[0].Packets && a[1].Packets >= b[1].Packets && a[0].Bytes >= b[0].Bytes && a[1].Bytes >= b[1].Bytes
-}
-
-func keyOf(a, b netip.AddrPort, vlan uint16) tcpKey {
-	if a.Compare(b) <= 0 {
-		return tcpKey{a, b, vlan}
-	}
-	return tcpKey{b, a, vlan}
 }

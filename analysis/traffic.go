@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/streamx/streamx/decode"
+	"github.com/streamx/streamx/flowtable"
 )
 
 // Count is a number of packets (frames) and their bytes on the wire.
@@ -38,10 +39,7 @@ type udpAcc struct {
 
 // tcpKey is what the flow table keys a TCP connection by: the two
 // endpoints (lower first) and the innermost VLAN tag.
-type tcpKey struct {
-	a, b netip.AddrPort
-	vlan uint16
-}
+type tcpKey = flowtable.Key
 
 // traffic accounts every decoded packet: totals by transport, hosts, UDP
 // conversations and other IP conversations; the frames of TCP connections
@@ -185,14 +183,9 @@ func (t *traffic) udpFrame(p *decode.Packet) {
 }
 
 func tcpKeyOf(p *decode.Packet) (tcpKey, int) {
-	s := netip.AddrPortFrom(p.Src, p.SrcPort)
-	d := netip.AddrPortFrom(p.Dst, p.DstPort)
-	var v uint16
-	if p.NVLAN > 0 {
-		v = p.VLANs[p.NVLAN-1]
+	k, fromA := flowtable.KeyOf(p)
+	if fromA {
+		return k, 0
 	}
-	if s.Compare(d) <= 0 {
-		return tcpKey{s, d, v}, 0
-	}
-	return tcpKey{d, s, v}, 1
+	return k, 1
 }

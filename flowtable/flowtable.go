@@ -108,8 +108,8 @@ type Conn struct {
 	history [32]byte
 	nhist   uint8
 	hcount  [2][4]uint32 // per side: C, G, T, W counts for Zeek's log scaling
-	key     key
-	alias   *key // second key, for the responder's VLAN
+	key     Key
+	alias   *Key // second key, for the responder's VLAN
 	prev    *Conn
 	next    *Conn
 	inList  *list
@@ -198,9 +198,19 @@ type Options struct {
 	MaxConns int // at most this many tracked at once; the longest idle is evicted first (default 1<<20)
 }
 
-type key struct {
-	a, b netip.AddrPort // a < b
-	vlan uint16
+// Key is what the table keys a connection by: its two endpoints, the
+// lower first, and the innermost VLAN tag of its packets.
+type Key struct {
+	A, B netip.AddrPort // A <= B
+	VLAN uint16
+}
+
+// KeyFor is the key of the connection between a and b on VLAN vlan.
+func KeyFor(a, b netip.AddrPort, vlan uint16) Key {
+	if a.Compare(b) <= 0 {
+		return Key{a, b, vlan}
+	}
+	return Key{b, a, vlan}
 }
 
 type list struct{ head, tail *Conn }
@@ -233,7 +243,7 @@ func (l *list) pushBack(c *Conn) {
 type Table struct {
 	opts   Options
 	ev     Events
-	conns  map[key]*Conn
+	conns  map[Key]*Conn
 	open   list // by last packet, oldest first
 	closed list // closed/reset, by last packet, oldest first
 	next   uint64
@@ -273,7 +283,7 @@ func New(opts Options, ev Events) *Table {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 1 << 20
 	}
-	return &Table{opts: opts, ev: ev, conns: make(map[key]*Conn)}
+	return &Table{opts: opts, ev: ev, conns: make(map[Key]*Conn)}
 }
 
 // Len is the number of connections tracked now.
@@ -283,17 +293,15 @@ func (t *Table) Len() int { return len(t.conns) }
 // connections this table has seen.
 func (t *Table) Next() uint64 { return t.next }
 
-func makeKey(p *decode.Packet) (key, bool) {
+// KeyOf is the key of p's connection, and whether p goes from A to B.
+func KeyOf(p *decode.Packet) (Key, bool) {
 	s := netip.AddrPortFrom(p.Src, p.SrcPort)
 	d := netip.AddrPortFrom(p.Dst, p.DstPort)
 	var v uint16
 	if p.NVLAN > 0 {
 		v = p.VLANs[p.NVLAN-1]
 	}
-	if s.Compare(d) <= 0 {
-		return key{s, d, v}, true
-	}
-	return key{d, s, v}, false
+	return KeyFor(s, d, v), s.Compare(d) <= 0
 }
 
 // SetNow moves the table's clock (capture time) forward to now, without
@@ -315,7 +323,7 @@ func (t *Table) Packet(p *decode.Packet) (*Conn, int) {
 	if t.now.Sub(t.swept) >= time.Second {
 		t.Sweep(t.now)
 	}
-	k, _ := makeKey(p)
+	k, _ := KeyOf(p)
 	c := t.conns[k]
 	if c == nil && len(t.conns) > 0 {
 		c = t.asymmetric(k, p)
@@ -362,12 +370,12 @@ func (t *Table) Packet(p *decode.Packet) (*Conn, int) {
 // of a connection whose other direction alone has been seen, on another
 // VLAN (a router between two VLANs, or a span port tagging one way only).
 // It records the alias so later packets find the connection directly.
-func (t *Table) asymmetric(k key, p *decode.Packet) *Conn {
+func (t *Table) asymmetric(k Key, p *decode.Packet) *Conn {
 	for _, v := range t.vlansSeen {
-		if v == k.vlan {
+		if v == k.VLAN {
 			continue
 		}
-		k2 := key{k.a, k.b, v}
+		k2 := Key{k.A, k.B, v}
 		c := t.conns[k2]
 		if c == nil || c.alias != nil {
 			continue
@@ -384,9 +392,9 @@ func (t *Table) asymmetric(k key, p *decode.Packet) *Conn {
 		ka := k
 		c.alias = &ka
 		if d == 1 {
-			c.RespVLAN = k.vlan
+			c.RespVLAN = k.VLAN
 		} else {
-			c.RespVLAN, c.VLAN = c.VLAN, k.vlan
+			c.RespVLAN, c.VLAN = c.VLAN, k.VLAN
 		}
 		t.conns[k] = c
 		return c
@@ -415,7 +423,7 @@ func (t *Table) reused(c *Conn, p *decode.Packet) bool {
 	return false
 }
 
-func (t *Table) newConn(k key, p *decode.Packet) *Conn {
+func (t *Table) newConn(k Key, p *decode.Packet) *Conn {
 	c := &Conn{Index: p.Num, Stream: t.next, First: p.TS, Last: p.TS, FirstPacket: p.Num, key: k}
 	if p.Num == 0 {
 		c.Index = t.next
@@ -440,7 +448,7 @@ func (t *Table) newConn(k key, p *decode.Packet) *Conn {
 	if p.NVLAN > 0 {
 		c.VLAN = p.VLANs[p.NVLAN-1]
 	}
-	t.noteVLAN(k.vlan)
+	t.noteVLAN(k.VLAN)
 	t.conns[k] = c
 	t.ev.Opened(c)
 	return c
