@@ -59,6 +59,31 @@ func (r *reader) bytes(n int) []byte {
 }
 
 // vec8, vec16, vec24 read a vector with a 1-, 2- or 3-byte length prefix.
+// extensions reads the extensions block that ends a hello message (none at
+// all is allowed) and calls fn with each extension's type and body; what
+// names the message in errors.
+func extensions(r *reader, what string, fn func(typ int, e *reader)) error {
+	if len(r.b) == 0 {
+		return nil
+	}
+	exts := reader{b: r.vec16()}
+	if r.bad {
+		return errors.New(what + " extensions cut short")
+	}
+	for len(exts.b) > 0 && !exts.bad {
+		typ := exts.u16()
+		data := exts.vec16()
+		if exts.bad {
+			break
+		}
+		fn(typ, &reader{b: data})
+	}
+	if exts.bad {
+		return errors.New(what + " extension cut short")
+	}
+	return nil
+}
+
 func (r *reader) vec8() []byte  { return r.bytes(r.u8()) }
 func (r *reader) vec16() []byte { return r.bytes(r.u16()) }
 func (r *reader) vec24() []byte { return r.bytes(r.u24()) }
@@ -108,20 +133,7 @@ func parseClientHello(body []byte) (clientHello, error) {
 	if r.bad {
 		return h, errors.New("ClientHello cut short")
 	}
-	if len(r.b) == 0 {
-		return h, nil
-	}
-	exts := reader{b: r.vec16()}
-	if r.bad {
-		return h, errors.New("ClientHello extensions cut short")
-	}
-	for len(exts.b) > 0 && !exts.bad {
-		typ := exts.u16()
-		data := exts.vec16()
-		if exts.bad {
-			break
-		}
-		e := reader{b: data}
+	err := extensions(&r, "ClientHello", func(typ int, e *reader) {
 		switch typ {
 		case extServerName:
 			// 00 0f 00 00 0c "example.test": list length, name_type 0
@@ -154,11 +166,8 @@ func parseClientHello(body []byte) (clientHello, error) {
 				}
 			}
 		}
-	}
-	if exts.bad {
-		return h, errors.New("ClientHello extension cut short")
-	}
-	return h, nil
+	})
+	return h, err
 }
 
 // helloRetryRandom is the ServerHello.random of a HelloRetryRequest
@@ -205,20 +214,7 @@ func parseServerHello(body []byte) (serverHello, error) {
 		return h, errors.New("ServerHello cut short")
 	}
 	h.retry = bytes.Equal(random, helloRetryRandom)
-	if len(r.b) == 0 {
-		return h, nil
-	}
-	exts := reader{b: r.vec16()}
-	if r.bad {
-		return h, errors.New("ServerHello extensions cut short")
-	}
-	for len(exts.b) > 0 && !exts.bad {
-		typ := exts.u16()
-		data := exts.vec16()
-		if exts.bad {
-			break
-		}
-		e := reader{b: data}
+	err := extensions(&r, "ServerHello", func(typ int, e *reader) {
 		switch typ {
 		case extSupportedVersions:
 			if v := uint16(e.u16()); !e.bad {
@@ -238,11 +234,8 @@ func parseServerHello(body []byte) (serverHello, error) {
 		case extPreSharedKey:
 			h.psk = true
 		}
-	}
-	if exts.bad {
-		return h, errors.New("ServerHello extension cut short")
-	}
-	return h, nil
+	})
+	return h, err
 }
 
 // certInfo is what streamx keeps of a certificate chain.
