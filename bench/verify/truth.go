@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/streamx/streamx/flowlog"
+	"github.com/streamx/streamx/manifest"
 )
 
 // The truth, as internal/pcapgen.Truth writes it (only what is checked).
@@ -69,21 +72,7 @@ func (f *tFile) String() string {
 
 // A manifest.jsonl line.
 type mEntry struct {
-	OrigH      netip.Addr `json:"id.orig_h"`
-	OrigP      uint16     `json:"id.orig_p"`
-	RespH      netip.Addr `json:"id.resp_h"`
-	RespP      uint16     `json:"id.resp_p"`
-	Source     string     `json:"source"`
-	IsOrig     bool       `json:"is_orig"`
-	Filename   string     `json:"filename"`
-	ServerPath string     `json:"server_path"`
-	Command    string     `json:"command"`
-	Extracted  string     `json:"extracted"`
-	SeenBytes  int64      `json:"seen_bytes"`
-	TotalBytes *int64     `json:"total_bytes"`
-	State      string     `json:"state"`
-	Reason     string     `json:"reason"`
-	SHA256     string     `json:"sha256"`
+	manifest.Entry
 
 	line int
 	used bool
@@ -112,15 +101,8 @@ func (e *mEntry) name() string {
 
 // A flows.jsonl line.
 type flow struct {
-	OrigH      netip.Addr `json:"id.orig_h"`
-	OrigP      uint16     `json:"id.orig_p"`
-	RespH      netip.Addr `json:"id.resp_h"`
-	RespP      uint16     `json:"id.resp_p"`
-	OrigBytes  int64      `json:"orig_bytes"`
-	RespBytes  int64      `json:"resp_bytes"`
-	Missed     int64      `json:"missed_bytes"`
-	Transcript string     `json:"transcript"`
-	n          int        // flows with this 4-tuple
+	flowlog.Record
+	n int // flows with this 4-tuple
 }
 
 // An ftp.jsonl line (transfer commands only are kept).
@@ -395,9 +377,9 @@ func truthMode(truthPath, out string, transcripts bool, examples int) int {
 		case fl.n > 1:
 			connErr[i] = fmt.Sprintf("%d lines in flows.jsonl", fl.n)
 			return
-		case fl.OrigBytes != c.ClientBytes || fl.RespBytes != c.ServerBytes || fl.Missed != 0:
+		case fl.OrigBytes != c.ClientBytes || fl.RespBytes != c.ServerBytes || fl.MissedBytes != 0:
 			connErr[i] = fmt.Sprintf("flows.jsonl: orig_bytes %d resp_bytes %d missed_bytes %d, want %d %d 0",
-				fl.OrigBytes, fl.RespBytes, fl.Missed, c.ClientBytes, c.ServerBytes)
+				fl.OrigBytes, fl.RespBytes, fl.MissedBytes, c.ClientBytes, c.ServerBytes)
 			return
 		}
 		if transcripts {
