@@ -35,7 +35,9 @@ type Entry struct {
 	// TS is the capture time of the file's first byte (or of the request
 	// that announced it).
 	TS TS `json:"ts"`
-	// FUID is the file ID given by the sink, in creation order: F000001...
+	// FUID is the file ID given by the sink: made from the connection, the
+	// packet and the place among that packet's files (sink.Options.Clock),
+	// or F000001... in creation order without a clock.
 	FUID string `json:"fuid"`
 	// UID is the connection ID given by the caller.
 	UID string `json:"uid"`
